@@ -1,0 +1,8 @@
+/** mmlab: an interactive lab for Linux memory management. Named re-exports only. */
+export { boot, Machine, MachineSnapshot } from "./api/machine";
+export { PageBlock, Freed, ProcFile, CheckReport } from "./api/results";
+export type { BootConfig } from "./api/schemas";
+export { MmError, type MmErrorCode } from "./errors";
+export { display } from "./render/renderable";
+export type { View, Block } from "./render/view";
+export type { TraceEvent } from "./kernel/trace";

@@ -1,0 +1,102 @@
+/**
+ * The engine's root: the whole simulated machine's state. Not a kernel structure (the kernel's state
+ * is spread over globals); it gathers what the kernel keeps in globals: mem_map, the node array
+ * (NODE_DATA), the pageblock bitmap, sysctls, the kernel log, and the seeded PRNG.
+ * Engine functions take it as their first argument. It never imports render, proc or api.
+ */
+import type { arch_desc } from "../arch/arch";
+import { prandom_state } from "../lib/prandom";
+import { mem_map } from "../mm/memmap";
+import type { pglist_data, zone } from "../mm/mmzone";
+import { trace_buffer } from "./trace";
+
+/** the sysctls of vm.* that the engine reads (Documentation/admin-guide/sysctl/vm.rst) */
+export interface vm_sysctls {
+  min_free_kbytes: number;
+  watermark_scale_factor: number;
+  watermark_boost_factor: number;
+  /** sysctl_lowmem_reserve_ratio[] per zone type */
+  lowmem_reserve_ratio: Record<string, number>;
+}
+
+export interface memblock_region {
+  base: number; // PFN
+  size: number; // pages
+  name: string; // what reserved it
+}
+
+export class MachineState {
+  readonly arch: arch_desc;
+  readonly mem_map: mem_map;
+  /** one migratetype per pageblock (pageblock_flags, include/linux/pageblock-flags.h) */
+  readonly pageblock_mt: Uint8Array;
+  readonly nodes: pglist_data[] = [];
+  /** zones by mem_map.zoneid (1 + node*8 + zone_idx) */
+  readonly zones_by_id: (zone | undefined)[] = [];
+  /** max_pfn: one past the last PFN of RAM */
+  readonly max_pfn: number;
+  /** max_low_pfn: end of lowmem (32-bit), = max_pfn on 64-bit */
+  max_low_pfn = 0;
+  readonly NR_PAGE_ORDERS: number;
+  readonly MAX_PAGE_ORDER: number;
+  readonly pageblock_order: number;
+  readonly pageblock_nr_pages: number;
+  readonly trace = new trace_buffer();
+  readonly rng: prandom_state;
+  readonly seed: number;
+  readonly sysctl: vm_sysctls;
+  /** memblock.reserved as it stood at the end of boot, for the boot log and renderings */
+  readonly reserved: memblock_region[] = [];
+  /** e820 RAM ranges [start, end) in PFNs */
+  readonly ram_ranges: [number, number][] = [];
+  /** the kernel log (dmesg) */
+  readonly dmesg: string[] = [];
+  /** the comm of "current" for kernel messages */
+  comm = "mmlab";
+  /** node distances (numa_distance), node_distance(a, b) = distance[a][b] */
+  distance: number[][] = [];
+  /** sum of zone->managed_pages (totalram_pages) */
+  totalram_pages = 0;
+  /** calculate_totalreserve_pages() */
+  totalreserve_pages = 0;
+  /** counters of /proc/vmstat kept by the page allocator */
+  readonly vmstat = { pgalloc: 0, pgfree: 0, allocstall: 0, pgalloc_fail: 0, extfrag: 0 };
+
+  constructor(arch: arch_desc, max_pfn: number, seed: number, sysctl: vm_sysctls) {
+    this.arch = arch;
+    this.max_pfn = max_pfn;
+    this.mem_map = new mem_map(max_pfn);
+    this.MAX_PAGE_ORDER = arch.MAX_PAGE_ORDER;
+    this.NR_PAGE_ORDERS = arch.MAX_PAGE_ORDER + 1;
+    this.pageblock_order = arch.pageblock_order;
+    this.pageblock_nr_pages = 1 << arch.pageblock_order;
+    this.pageblock_mt = new Uint8Array(Math.ceil(max_pfn / this.pageblock_nr_pages));
+    this.seed = seed;
+    this.rng = new prandom_state(seed);
+    this.sysctl = sysctl;
+  }
+
+  /** page_zone(pfn_to_page(pfn)) */
+  page_zone(pfn: number): zone {
+    return this.zones_by_id[this.mem_map.zoneid[pfn]!]!;
+  }
+  /** pfn_valid(): a frame with a struct page (inside a node's span) */
+  pfn_valid(pfn: number): boolean {
+    return Number.isInteger(pfn) && pfn >= 0 && pfn < this.max_pfn && this.zones_by_id[this.mem_map.zoneid[pfn]!] !== undefined;
+  }
+  /** get_pfnblock_migratetype() */
+  get_pageblock_migratetype(pfn: number): number {
+    return this.pageblock_mt[pfn >>> this.pageblock_order]!;
+  }
+  /** set_pageblock_migratetype() */
+  set_pageblock_migratetype(pfn: number, mt: number): void {
+    this.pageblock_mt[pfn >>> this.pageblock_order] = mt;
+  }
+  /** pr_*: append a line to the kernel log */
+  printk(line: string): void {
+    this.dmesg.push(line);
+  }
+  get page_size(): number {
+    return this.arch.PAGE_SIZE;
+  }
+}

@@ -1,0 +1,680 @@
+/**
+ * The buddy allocator, after mm/page_alloc.c of Linux 6.12: __alloc_pages, get_page_from_freelist,
+ * the watermark checks, rmqueue → __rmqueue → __rmqueue_smallest / __rmqueue_fallback, expand(),
+ * steal_suitable_fallback(), and the free side __free_pages → __free_one_page with buddy_merge_likely().
+ *
+ * Simplifications, all on purpose and documented: no per-CPU page lists (pcp; as with
+ * `vm.percpu_pagelist_high_fraction` making every free go straight to the buddy), no page shuffling,
+ * no CMA areas, no highatomic reserves, no compaction capture, no debug guard pages; kswapd is modelled
+ * by what it does to the allocator's state (it clears a watermark boost); reclaim and the OOM killer come
+ * with the memory-pressure work. With the same requests, the PFNs handed out are the ones 6.12's
+ * algorithm hands out under those settings.
+ */
+import type { MachineState } from "../kernel/machine";
+import { fmtBytes, hex } from "../lib/units";
+import {
+  GFP_HIGHUSER_MOVABLE,
+  __GFP_DIRECT_RECLAIM,
+  __GFP_HIGH,
+  __GFP_KSWAPD_RECLAIM,
+  __GFP_NOMEMALLOC,
+  __GFP_NOWARN,
+  __GFP_THISNODE,
+  gfp_migratetype,
+  gfp_mode,
+  gfp_zone_type,
+} from "./gfp";
+import { __find_buddy_pfn, find_buddy_page_pfn } from "./internal";
+import { PG_buddy, PG_head, PG_reserved, flag_names } from "./memmap";
+import {
+  MIGRATE_MOVABLE,
+  MIGRATE_PCPTYPES,
+  MIGRATE_RECLAIMABLE,
+  MIGRATE_TYPES,
+  MIGRATE_UNMOVABLE,
+  WMARK_HIGH,
+  WMARK_LOW,
+  WMARK_MIN,
+  __add_to_free_list,
+  __del_page_from_free_list,
+  migratetype_is_mergeable,
+  migratetype_names,
+  move_to_free_list,
+  type pglist_data,
+  type zone,
+} from "./mmzone";
+
+const F = "mm/page_alloc.c";
+
+// alloc_flags (mm/internal.h)
+export const ALLOC_WMARK_MIN = WMARK_MIN;
+export const ALLOC_WMARK_LOW = WMARK_LOW;
+export const ALLOC_WMARK_HIGH = WMARK_HIGH;
+export const ALLOC_NO_WATERMARKS = 0x04;
+export const ALLOC_WMARK_MASK = ALLOC_NO_WATERMARKS - 1;
+export const ALLOC_OOM = 0x08;
+export const ALLOC_NON_BLOCK = 0x10;
+export const ALLOC_MIN_RESERVE = 0x20;
+export const ALLOC_CPUSET = 0x40;
+export const ALLOC_CMA = 0x80;
+export const ALLOC_NOFRAGMENT = 0x100;
+export const ALLOC_HIGHATOMIC = 0x200;
+/** ALLOC_KSWAPD is __GFP_KSWAPD_RECLAIM's value "to save a branch" */
+export const ALLOC_KSWAPD = 0x800;
+export const ALLOC_RESERVES = ALLOC_NON_BLOCK | ALLOC_MIN_RESERVE | ALLOC_HIGHATOMIC | ALLOC_OOM;
+
+/** fallbacks[][] (mm/page_alloc.c): the order in which other migratetypes' lists are raided */
+export const fallbacks: number[][] = [
+  [MIGRATE_RECLAIMABLE, MIGRATE_MOVABLE], // UNMOVABLE
+  [MIGRATE_RECLAIMABLE, MIGRATE_UNMOVABLE], // MOVABLE
+  [MIGRATE_UNMOVABLE, MIGRATE_MOVABLE], // RECLAIMABLE
+];
+
+/** One zone the allocator looked at, for the trace and for ENOMEM's explanation. */
+export interface zone_attempt {
+  zone: string;
+  node: number;
+  free: number;
+  mark: number;
+  watermark: "min" | "low" | "high";
+  reserve: number;
+  ok: boolean;
+  why?: string;
+}
+
+export interface alloc_result {
+  pfn: number; // -1 on failure
+  zone?: zone;
+  attempts: zone_attempt[];
+}
+
+function zname(z: zone): string {
+  return `Node ${z.node.node_id} ${z.name}`;
+}
+
+/** account_freepages(): NR_FREE_PAGES (isolated blocks are not counted; none here) */
+function account_freepages(z: zone, nr: number, _mt: number): void {
+  z.nr_free_pages += nr;
+}
+
+// ---------------------------------------------------------------- allocation: the buddy lists
+
+/**
+ * expand(): split a block of order `high` down to `low`, handing each upper half back to the head of
+ * the next lower free list; the caller keeps the lowest-addressed piece. Returns pages put back.
+ */
+export function expand(ms: MachineState, z: zone, pfn: number, low: number, high: number, mt: number): number {
+  const mm = ms.mem_map;
+  let size = 1 << high;
+  let nr_added = 0;
+  const tr = ms.trace;
+  while (high > low) {
+    high--;
+    size >>= 1;
+    const half = pfn + size;
+    __add_to_free_list(mm, z, half, high, mt, false);
+    set_buddy_order(ms, half, high);
+    nr_added += size;
+    if (tr.on)
+      tr.emit("expand", F, `split order ${high + 1} at ${hex(pfn)}: keep ${hex(pfn)}, upper half ${hex(half)} (order ${high}, ${fmtBytes(size * ms.page_size)}) to the head of free_area[${high}] ${migratetype_names[mt]}`, { pfn, buddy: half, order: high });
+  }
+  return nr_added;
+}
+
+function set_buddy_order(ms: MachineState, pfn: number, order: number): void {
+  ms.mem_map.order[pfn] = order;
+  ms.mem_map.flags[pfn]! |= PG_buddy;
+}
+
+/** del_page_from_free_list() + clear PageBuddy */
+function del_page_from_free_list(ms: MachineState, z: zone, pfn: number, order: number, mt: number): void {
+  __del_page_from_free_list(ms.mem_map, z, pfn, order, mt);
+  ms.mem_map.flags[pfn]! &= ~PG_buddy;
+  account_freepages(z, -(1 << order), mt);
+}
+
+/** page_del_and_expand() */
+function page_del_and_expand(ms: MachineState, z: zone, pfn: number, low: number, high: number, mt: number): void {
+  let nr_pages = 1 << high;
+  __del_page_from_free_list(ms.mem_map, z, pfn, high, mt);
+  ms.mem_map.flags[pfn]! &= ~PG_buddy;
+  nr_pages -= expand(ms, z, pfn, low, high, mt);
+  account_freepages(z, -nr_pages, mt);
+}
+
+/**
+ * __rmqueue_smallest(): the first (head) block of the smallest order ≥ `order` on this migratetype's
+ * list, split down by expand().
+ */
+export function __rmqueue_smallest(ms: MachineState, z: zone, order: number, mt: number): number {
+  const tr = ms.trace;
+  for (let cur = order; cur < ms.NR_PAGE_ORDERS; cur++) {
+    const pfn = z.list_head[cur * MIGRATE_TYPES + mt]!;
+    if (pfn === -1) {
+      if (tr.on && cur < ms.NR_PAGE_ORDERS) tr.emit("__rmqueue_smallest", F, `free_area[${cur}] ${migratetype_names[mt]} list of ${zname(z)} is empty`, { order: cur, mt });
+      continue;
+    }
+    if (tr.on) tr.emit("__rmqueue_smallest", F, `free_area[${cur}] ${migratetype_names[mt]}: take the list head, PFN ${hex(pfn)} (order ${cur}, ${fmtBytes((1 << cur) * ms.page_size)})`, { order: cur, mt, pfn });
+    tr.depth++;
+    page_del_and_expand(ms, z, pfn, order, cur, mt);
+    tr.depth--;
+    return pfn;
+  }
+  return -1;
+}
+
+/** can_steal_fallback() */
+function can_steal_fallback(ms: MachineState, order: number, start_mt: number): boolean {
+  if (order >= ms.pageblock_order) return true;
+  return order >= ms.pageblock_order / 2 || start_mt === MIGRATE_RECLAIMABLE || start_mt === MIGRATE_UNMOVABLE;
+}
+
+/** find_suitable_fallback(): the first fallback type with a non-empty list at this order */
+function find_suitable_fallback(ms: MachineState, z: zone, order: number, mt: number): { mt: number; can_steal: boolean } | undefined {
+  if (z.nr_free[order] === 0) return undefined;
+  let can_steal = false;
+  for (let i = 0; i < MIGRATE_PCPTYPES - 1; i++) {
+    const fmt = fallbacks[mt]![i]!;
+    if (z.free_area_empty(order, fmt)) continue;
+    if (can_steal_fallback(ms, order, mt)) can_steal = true;
+    return { mt: fmt, can_steal };
+  }
+  return undefined;
+}
+
+/** boost_watermark(): raise the watermark after a fragmenting fallback */
+function boost_watermark(ms: MachineState, z: zone): boolean {
+  const factor = ms.sysctl.watermark_boost_factor;
+  if (!factor) return false;
+  if (ms.pageblock_nr_pages * 4 > z.managed_pages) return false;
+  let max_boost = Math.floor((z._watermark[WMARK_HIGH]! * factor) / 10000);
+  if (!max_boost) return false;
+  max_boost = Math.max(ms.pageblock_nr_pages, max_boost);
+  z.watermark_boost = Math.min(z.watermark_boost + ms.pageblock_nr_pages, max_boost);
+  return true;
+}
+
+/** change_pageblock_range(): retype every pageblock of a block of order ≥ pageblock_order */
+function change_pageblock_range(ms: MachineState, pfn: number, order: number, mt: number): void {
+  const nr = 1 << order;
+  for (let p = pfn; p < pfn + nr; p += ms.pageblock_nr_pages) ms.set_pageblock_migratetype(p, mt);
+}
+
+/** prep_move_freepages_block(): count free and movable pages of the pageblock holding `pfn` */
+function prep_move_freepages_block(ms: MachineState, z: zone, pfn: number): { start: number; free: number; movable: number } | undefined {
+  const start = pfn & ~(ms.pageblock_nr_pages - 1);
+  const end = start + ms.pageblock_nr_pages;
+  if (!z.zone_spans_pfn(start) || !z.zone_spans_pfn(end - 1)) return undefined;
+  const mm = ms.mem_map;
+  let free = 0;
+  let movable = 0;
+  for (let p = start; p < end; ) {
+    const f = mm.flags[p]!;
+    if (f & PG_buddy) {
+      const nr = 1 << mm.order[p]!;
+      free += nr;
+      p += nr;
+      continue;
+    }
+    // PageLRU || __PageMovable: pages that migration could move (user pages on the LRU)
+    if (f & 0x80 /* PG_lru */) movable++;
+    p++;
+  }
+  return { start, free, movable };
+}
+
+/** __move_freepages_block(): move every free block of the pageblock to the new type's list (tail) */
+function __move_freepages_block(ms: MachineState, z: zone, start: number, old_mt: number, new_mt: number): number {
+  const mm = ms.mem_map;
+  const end = start + ms.pageblock_nr_pages;
+  let moved = 0;
+  for (let p = start; p < end; ) {
+    if (!(mm.flags[p]! & PG_buddy)) {
+      p++;
+      continue;
+    }
+    const order = mm.order[p]!;
+    move_to_free_list(mm, z, p, order, old_mt, new_mt);
+    p += 1 << order;
+    moved += 1 << order;
+  }
+  ms.set_pageblock_migratetype(start, new_mt);
+  return moved;
+}
+
+/**
+ * steal_suitable_fallback(): take the found block; claim its whole pageblock for the requesting type
+ * when the block is at least a pageblock, or when enough of the pageblock is free or alike.
+ */
+function steal_suitable_fallback(ms: MachineState, z: zone, pfn: number, current_order: number, order: number, start_type: number, alloc_flags: number, whole_block: boolean): number {
+  const tr = ms.trace;
+  const block_type = ms.get_pageblock_migratetype(pfn);
+  const pb = ms.pageblock_nr_pages;
+  z.stat.steals++;
+  if (current_order >= ms.pageblock_order) {
+    del_page_from_free_list(ms, z, pfn, current_order, block_type);
+    change_pageblock_range(ms, pfn, current_order, start_type);
+    if (tr.on) tr.emit("steal_suitable_fallback", F, `order ${current_order} ≥ pageblock_order ${ms.pageblock_order}: claim the whole block ${hex(pfn)} for ${migratetype_names[start_type]} (was ${migratetype_names[block_type]})`, { pfn, from: block_type, to: start_type });
+    tr.depth++;
+    const nr_added = expand(ms, z, pfn, order, current_order, start_type);
+    tr.depth--;
+    account_freepages(z, nr_added, start_type);
+    return pfn;
+  }
+  if (boost_watermark(ms, z) && alloc_flags & ALLOC_KSWAPD) {
+    if (tr.on) tr.emit("boost_watermark", F, `fragmenting fallback in ${zname(z)}: watermark_boost now ${z.watermark_boost} pages; kswapd is woken to reclaim it`, { boost: z.watermark_boost });
+    z_boosted.add(z);
+  }
+  if (whole_block) {
+    const prep = prep_move_freepages_block(ms, z, pfn);
+    if (prep) {
+      const alike = start_type === MIGRATE_MOVABLE ? prep.movable : block_type === MIGRATE_MOVABLE ? pb - (prep.free + prep.movable) : 0;
+      if (prep.free + alike >= 1 << (ms.pageblock_order - 1)) {
+        const moved = __move_freepages_block(ms, z, prep.start, block_type, start_type);
+        if (tr.on) tr.emit("steal_suitable_fallback", F, `pageblock ${hex(prep.start)}: ${prep.free} free + ${alike} alike pages ≥ half of ${pb}: claim it for ${migratetype_names[start_type]} (moved ${moved} free pages to its lists)`, { start: prep.start, free: prep.free, alike });
+        tr.depth++;
+        const got = __rmqueue_smallest(ms, z, order, start_type);
+        tr.depth--;
+        return got;
+      }
+      if (tr.on) tr.emit("steal_suitable_fallback", F, `pageblock ${hex(prep.start)}: only ${prep.free} free + ${alike} alike of ${pb}: take just the block, the pageblock stays ${migratetype_names[block_type]}`);
+    }
+  }
+  if (tr.on) tr.emit("steal_suitable_fallback", F, `take ${hex(pfn)} (order ${current_order}) from the ${migratetype_names[block_type]} list`);
+  tr.depth++;
+  page_del_and_expand(ms, z, pfn, order, current_order, block_type);
+  tr.depth--;
+  return pfn;
+}
+
+/** zones whose ZONE_BOOSTED_WATERMARK bit was set during this call (kswapd clears their boost) */
+const z_boosted = new Set<zone>();
+
+/**
+ * __rmqueue_fallback(): steal from another migratetype, largest block first (to claim whole
+ * pageblocks), or the smallest block when a movable request cannot claim the pageblock.
+ */
+export function __rmqueue_fallback(ms: MachineState, z: zone, order: number, start_mt: number, alloc_flags: number): number {
+  const tr = ms.trace;
+  let min_order = order;
+  if (order < ms.pageblock_order && alloc_flags & ALLOC_NOFRAGMENT) min_order = ms.pageblock_order;
+  let cur: number;
+  let found: { mt: number; can_steal: boolean } | undefined;
+  for (cur = ms.MAX_PAGE_ORDER; cur >= min_order; cur--) {
+    found = find_suitable_fallback(ms, z, cur, start_mt);
+    if (!found) continue;
+    if (!found.can_steal && start_mt === MIGRATE_MOVABLE && cur > order) {
+      // find_smallest
+      for (cur = order; cur < ms.NR_PAGE_ORDERS; cur++) {
+        found = find_suitable_fallback(ms, z, cur, start_mt);
+        if (found) break;
+      }
+    }
+    break;
+  }
+  if (!found || cur < min_order || cur >= ms.NR_PAGE_ORDERS) {
+    if (tr.on)
+      tr.emit("__rmqueue_fallback", F, alloc_flags & ALLOC_NOFRAGMENT ? `no other migratetype has a block of order ≥ ${min_order} in ${zname(z)} (ALLOC_NOFRAGMENT: only whole pageblocks may be stolen)` : `no other migratetype has a free block of order ≥ ${order} in ${zname(z)}`);
+    return -1;
+  }
+  const pfn = z.list_head[cur * MIGRATE_TYPES + found.mt]!;
+  z.stat.fallbacks++;
+  ms.vmstat.extfrag++;
+  if (tr.on) tr.emit("__rmqueue_fallback", F, `${migratetype_names[start_mt]} lists are empty: fall back to ${migratetype_names[found.mt]} free_area[${cur}], head PFN ${hex(pfn)}`, { order: cur, from: found.mt, pfn });
+  tr.depth++;
+  const got = steal_suitable_fallback(ms, z, pfn, cur, order, start_mt, alloc_flags, found.can_steal);
+  tr.depth--;
+  return got;
+}
+
+/** __rmqueue(): the requested type's lists, then the fallbacks (no CMA) */
+function __rmqueue(ms: MachineState, z: zone, order: number, mt: number, alloc_flags: number): number {
+  const pfn = __rmqueue_smallest(ms, z, order, mt);
+  if (pfn !== -1) return pfn;
+  return __rmqueue_fallback(ms, z, order, mt, alloc_flags);
+}
+
+// ---------------------------------------------------------------- watermarks
+
+/** __zone_watermark_unusable_free(): (1 << order) - 1 (no highatomic reserve, no CMA) */
+function __zone_watermark_unusable_free(order: number): number {
+  return (1 << order) - 1;
+}
+
+/** __zone_watermark_ok() */
+export function __zone_watermark_ok(ms: MachineState, z: zone, order: number, mark: number, highest_zoneidx: number, alloc_flags: number, free_pages: number): boolean {
+  let min = mark;
+  free_pages -= __zone_watermark_unusable_free(order);
+  if (alloc_flags & ALLOC_RESERVES) {
+    if (alloc_flags & ALLOC_MIN_RESERVE) {
+      min -= Math.floor(min / 2);
+      if (alloc_flags & ALLOC_NON_BLOCK) min -= Math.floor(min / 4);
+    }
+    if (alloc_flags & ALLOC_OOM) min -= Math.floor(min / 2);
+  }
+  if (free_pages <= min + (z.lowmem_reserve[highest_zoneidx] ?? 0)) return false;
+  if (!order) return true;
+  for (let o = order; o < ms.NR_PAGE_ORDERS; o++) {
+    if (!z.nr_free[o]) continue;
+    for (let mt = 0; mt < MIGRATE_PCPTYPES; mt++) if (!z.free_area_empty(o, mt)) return true;
+  }
+  return false;
+}
+
+/** zone_watermark_fast() */
+function zone_watermark_fast(ms: MachineState, z: zone, order: number, mark: number, highest_zoneidx: number, alloc_flags: number): boolean {
+  const free_pages = z.nr_free_pages;
+  if (!order) {
+    // "Fast check for order-0 only"
+    if (free_pages > mark + (z.lowmem_reserve[highest_zoneidx] ?? 0)) return true;
+  }
+  if (__zone_watermark_ok(ms, z, order, mark, highest_zoneidx, alloc_flags, free_pages)) return true;
+  if (!order && alloc_flags & ALLOC_MIN_RESERVE && z.watermark_boost && (alloc_flags & ALLOC_WMARK_MASK) === WMARK_MIN) {
+    return __zone_watermark_ok(ms, z, order, z._watermark[WMARK_MIN]!, highest_zoneidx, alloc_flags, free_pages);
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------- zonelists and the allocator entry
+
+/** the zonelist of a node (build_zonelists): this node's zones highest first, then the other nodes'
+ * by distance (ties by node id), each highest first; only populated zones. */
+export function node_zonelist(ms: MachineState, nid: number, thisnode = false): zone[] {
+  const order = ms.nodes
+    .map((n) => n.node_id)
+    .filter((n) => !thisnode || n === nid)
+    .sort((a, b) => (ms.distance[nid]?.[a] ?? 0) - (ms.distance[nid]?.[b] ?? 0) || (a === nid ? -1 : b === nid ? 1 : a - b));
+  const out: zone[] = [];
+  for (const n of order) {
+    const node = ms.nodes[n]!;
+    for (let i = node.node_zones.length - 1; i >= 0; i--) {
+      const z = node.node_zones[i]!;
+      if (z.populated) out.push(z);
+    }
+  }
+  return out;
+}
+
+/** the zone index gfp_zone() selects, in this configuration's zone numbering; -1 if BAD */
+export function gfp_zone(ms: MachineState, gfp: number): number {
+  const t = gfp_zone_type(gfp, ms.arch.zones);
+  if (!t) return -1;
+  return ms.arch.zones.indexOf(t);
+}
+
+/** alloc_flags_nofragment(): with ZONE_DMA32 configured, a request whose preferred zone is Normal
+ * avoids fragmenting fallbacks there while DMA32 can serve it */
+function alloc_flags_nofragment(ms: MachineState, preferred: zone | undefined, gfp: number): number {
+  let flags = gfp & __GFP_KSWAPD_RECLAIM ? ALLOC_KSWAPD : 0;
+  if (!ms.arch.zones.includes("DMA32") || !preferred) return flags;
+  if (preferred.name !== "Normal") return flags;
+  const dma32 = preferred.node.node_zones[preferred.zone_idx - 1];
+  if (ms.nodes.length > 1 && !(dma32 && dma32.populated)) return flags;
+  return flags | ALLOC_NOFRAGMENT;
+}
+
+/**
+ * get_page_from_freelist(): walk the zonelist from the preferred zone; a zone is used when it passes
+ * the watermark that alloc_flags selects; returns the PFN or -1.
+ */
+function get_page_from_freelist(ms: MachineState, gfp: number, order: number, alloc_flags: number, zl: zone[], highest_zoneidx: number, mt: number, attempts: zone_attempt[]): { pfn: number; zone?: zone } {
+  const tr = ms.trace;
+  for (;;) {
+    const no_fallback = alloc_flags & ALLOC_NOFRAGMENT;
+    const preferred = zl.find((z) => z.zone_idx <= highest_zoneidx);
+    let retry = false;
+    for (const z of zl) {
+      if (z.zone_idx > highest_zoneidx) continue;
+      if (no_fallback && ms.nodes.length > 1 && preferred && z.node !== preferred.node) {
+        // "If moving to a remote node, retry but allow fragmenting fallbacks"
+        alloc_flags &= ~ALLOC_NOFRAGMENT;
+        retry = true;
+        break;
+      }
+      const wm = alloc_flags & ALLOC_WMARK_MASK;
+      const mark = z.wmark_pages(wm);
+      const wname = (["min", "low", "high"] as const)[wm]!;
+      const reserve = z.lowmem_reserve[highest_zoneidx] ?? 0;
+      const ok = zone_watermark_fast(ms, z, order, mark, highest_zoneidx, alloc_flags);
+      const att: zone_attempt = { zone: z.name, node: z.node.node_id, free: z.nr_free_pages, mark, watermark: wname, reserve, ok };
+      attempts.push(att);
+      if (!ok) {
+        att.why = order && z.nr_free_pages - ((1 << order) - 1) > mark + reserve ? `no free block of order ≥ ${order}` : `free ${z.nr_free_pages} ≤ ${wname} watermark ${mark}${reserve ? ` + lowmem_reserve ${reserve}` : ""}`;
+        if (tr.on) tr.emit("get_page_from_freelist", F, `${zname(z)}: ${att.why}: skip`, { ...att });
+        continue;
+      }
+      if (tr.on) tr.emit("get_page_from_freelist", F, `${zname(z)}: ${z.nr_free_pages} free pages > ${wname} watermark ${mark}${reserve ? ` + lowmem_reserve ${reserve}` : ""}: try this zone`, { ...att });
+      tr.depth++;
+      const pfn = __rmqueue(ms, z, order, mt, alloc_flags);
+      tr.depth--;
+      if (pfn !== -1) {
+        if (z_boosted.size && alloc_flags & ALLOC_KSWAPD) wakeup_kswapd(ms, z.node, highest_zoneidx);
+        return { pfn, zone: z };
+      }
+      att.ok = false;
+      att.why = "__rmqueue found no block";
+    }
+    if (retry) continue;
+    if (no_fallback) {
+      // "It's possible on a UMA machine to get through all zones that are fragmented.
+      //  If avoiding fragmentation, reset and try again."
+      alloc_flags &= ~ALLOC_NOFRAGMENT;
+      if (tr.on) tr.emit("get_page_from_freelist", F, "every zone would need a fragmenting fallback: retry without ALLOC_NOFRAGMENT");
+      continue;
+    }
+    return { pfn: -1 };
+  }
+}
+
+/** kswapd, as far as the allocator sees it: balance_pgdat() resets the watermark boost of the node's
+ * zones up to the class zone (reclaim itself comes with the memory-pressure model). */
+export function wakeup_kswapd(ms: MachineState, node: pglist_data, highest_zoneidx: number): void {
+  const tr = ms.trace;
+  let any = false;
+  for (const z of node.node_zones) {
+    if (z.zone_idx <= highest_zoneidx && z.watermark_boost) {
+      z.watermark_boost = 0;
+      any = true;
+    }
+  }
+  z_boosted.clear();
+  if (any && tr.on) tr.emit("wakeup_kswapd", "mm/vmscan.c", `kswapd${node.node_id} runs balance_pgdat(): the watermark boost is reclaimed and reset to 0`);
+}
+
+/** gfp_to_alloc_flags(): the slow path's flags */
+function gfp_to_alloc_flags(gfp: number, order: number): number {
+  let f = ALLOC_WMARK_MIN | ALLOC_CPUSET;
+  if (gfp & __GFP_HIGH) f |= ALLOC_MIN_RESERVE;
+  if (gfp & __GFP_KSWAPD_RECLAIM) f |= ALLOC_KSWAPD;
+  if (!(gfp & __GFP_DIRECT_RECLAIM)) {
+    if (!(gfp & __GFP_NOMEMALLOC)) {
+      f |= ALLOC_NON_BLOCK;
+      if (order > 0) f |= ALLOC_HIGHATOMIC;
+    }
+    if (f & ALLOC_MIN_RESERVE) f &= ~ALLOC_CPUSET;
+  }
+  return f;
+}
+
+/**
+ * __alloc_pages(): the fast path at the low watermark, then the slow path at the min watermark
+ * (after waking kswapd). Returns the PFN of the block's first frame, or -1 with the zones tried.
+ * The state changes only if a block is handed out.
+ */
+export function __alloc_pages(ms: MachineState, gfp: number, order: number, preferred_nid = 0): alloc_result {
+  const tr = ms.trace;
+  const attempts: zone_attempt[] = [];
+  const highest_zoneidx = gfp_zone(ms, gfp);
+  const mt = gfp_migratetype(gfp);
+  const zl = node_zonelist(ms, preferred_nid, !!(gfp & __GFP_THISNODE));
+  const preferred = zl.find((z) => z.zone_idx <= highest_zoneidx);
+  if (tr.on)
+    tr.emit("__alloc_pages", F, `order ${order} (${fmtBytes((1 << order) * ms.page_size)}), mode ${gfp_mode(gfp)}: zones ${zl.filter((z) => z.zone_idx <= highest_zoneidx).map((z) => z.name).join(" → ") || "(none)"}, migratetype ${migratetype_names[mt]}`, { order, gfp, mt });
+  tr.depth++;
+  let alloc_flags = ALLOC_WMARK_LOW | alloc_flags_nofragment(ms, preferred, gfp);
+  let got = get_page_from_freelist(ms, gfp, order, alloc_flags, zl, highest_zoneidx, mt, attempts);
+  if (got.pfn === -1) {
+    // __alloc_pages_slowpath(): wake kswapd, retry at the min watermark (reserves for __GFP_HIGH)
+    alloc_flags = gfp_to_alloc_flags(gfp, order);
+    if (tr.on) tr.emit("__alloc_pages_slowpath", F, `fast path failed at the low watermark: wake kswapd, retry at the min watermark${alloc_flags & ALLOC_MIN_RESERVE ? " with access to part of the reserve (__GFP_HIGH)" : ""}`);
+    if (alloc_flags & ALLOC_KSWAPD && preferred) wakeup_kswapd(ms, preferred.node, highest_zoneidx);
+    got = get_page_from_freelist(ms, gfp, order, alloc_flags, zl, highest_zoneidx, mt, attempts);
+  }
+  tr.depth--;
+  z_boosted.clear();
+  if (got.pfn === -1) {
+    ms.vmstat.pgalloc_fail++;
+    if (!(gfp & __GFP_NOWARN)) ms.printk(`${ms.comm}: page allocation failure: order:${order}, mode:${gfp_mode(gfp)}, nodemask=(null),cpuset=/,mems_allowed=${ms.nodes.length > 1 ? `0-${ms.nodes.length - 1}` : "0"}`);
+    if (tr.on) tr.emit("warn_alloc", F, `page allocation failure: order:${order}, mode:${gfp_mode(gfp)}`);
+    return { pfn: -1, attempts };
+  }
+  prep_new_page(ms, got.pfn, order);
+  got.zone!.stat.pgalloc += 1 << order;
+  ms.vmstat.pgalloc += 1 << order;
+  return { pfn: got.pfn, zone: got.zone, attempts };
+}
+
+/** prep_new_page(): refcount 1, the head remembers the block's order */
+function prep_new_page(ms: MachineState, pfn: number, order: number): void {
+  const mm = ms.mem_map;
+  mm.refcount[pfn] = 1;
+  mm.flags[pfn] = (mm.flags[pfn]! & ~PG_buddy) | PG_head;
+  mm.order[pfn] = order;
+}
+
+/** the default GFP for user pages (do_anonymous_page) */
+export const GFP_USER_PAGES = GFP_HIGHUSER_MOVABLE;
+
+// ---------------------------------------------------------------- freeing
+
+/** buddy_merge_likely(): is the order+1 buddy of the block we would merge into free already? Then
+ * put this block at the tail, so it stays free longer and can merge two levels up. */
+function buddy_merge_likely(ms: MachineState, pfn: number, buddy_pfn: number, order: number): boolean {
+  if (order >= ms.MAX_PAGE_ORDER - 1) return false;
+  const higher = buddy_pfn & pfn;
+  return find_buddy_page_pfn(ms, higher, order + 1) !== -1;
+}
+
+export const FPI_NONE = 0;
+export const FPI_TO_TAIL = 1 << 1;
+
+/**
+ * __free_one_page(): merge with free buddies (pfn ^ (1 << order)) as far as they go, then put the
+ * block at the head of its list, or at the tail when a merge one level up looks likely.
+ */
+export function __free_one_page(ms: MachineState, pfn: number, z: zone, order: number, mt: number, fpi: number): void {
+  const mm = ms.mem_map;
+  const tr = ms.trace;
+  let buddy_pfn = 0;
+  account_freepages(z, 1 << order, mt);
+  while (order < ms.MAX_PAGE_ORDER) {
+    buddy_pfn = __find_buddy_pfn(pfn, order);
+    let buddy_mt = mt;
+    if (find_buddy_page_pfn(ms, pfn, order) === -1) {
+      if (tr.on) tr.emit("__free_one_page", F, `order ${order}: buddy ${hex(buddy_pfn)} is ${describe_not_buddy(ms, pfn, buddy_pfn, order)}: stop merging`, { pfn, buddy: buddy_pfn, order });
+      break;
+    }
+    if (order >= ms.pageblock_order) {
+      buddy_mt = ms.get_pageblock_migratetype(buddy_pfn);
+      if (mt !== buddy_mt && (!migratetype_is_mergeable(mt) || !migratetype_is_mergeable(buddy_mt))) break;
+    }
+    __del_page_from_free_list(mm, z, buddy_pfn, order, buddy_mt);
+    mm.flags[buddy_pfn]! &= ~PG_buddy;
+    if (buddy_mt !== mt) ms.set_pageblock_migratetype(buddy_pfn, mt);
+    const combined = buddy_pfn & pfn;
+    if (tr.on) tr.emit("__free_one_page", F, `order ${order}: buddy ${hex(buddy_pfn)} is free: merge into ${hex(combined)} (order ${order + 1}, ${fmtBytes((2 << order) * ms.page_size)})`, { pfn, buddy: buddy_pfn, order, combined });
+    pfn = combined;
+    order++;
+  }
+  set_buddy_order(ms, pfn, order);
+  let to_tail: boolean;
+  let why: string;
+  if (fpi & FPI_TO_TAIL) {
+    to_tail = true;
+    why = "FPI_TO_TAIL";
+  } else {
+    to_tail = buddy_merge_likely(ms, pfn, buddy_pfn, order);
+    why = order >= ms.MAX_PAGE_ORDER - 1 ? `order ${order} ≥ MAX_PAGE_ORDER-1` : to_tail ? `buddy_merge_likely: the order-${order + 1} buddy of ${hex(buddy_pfn & pfn)} is free` : "buddy_merge_likely: no merge one level up in sight";
+  }
+  __add_to_free_list(mm, z, pfn, order, mt, to_tail);
+  if (tr.on) tr.emit("__add_to_free_list", F, `${hex(pfn)} (order ${order}) to the ${to_tail ? "tail" : "head"} of free_area[${order}] ${migratetype_names[mt]} (${why})`, { pfn, order, tail: to_tail });
+}
+
+function describe_not_buddy(ms: MachineState, pfn: number, buddy: number, order: number): string {
+  if (buddy >= ms.max_pfn || !ms.pfn_valid(buddy)) return "outside memory";
+  const mm = ms.mem_map;
+  if (mm.zoneid[buddy] !== mm.zoneid[pfn]) return "in another zone";
+  const f = mm.flags[buddy]!;
+  if (f & PG_buddy) return `free but order ${mm.order[buddy]} (split)`;
+  if (f & PG_reserved) return "reserved";
+  if (f & PG_head) return "allocated";
+  return "part of a larger or split block in use";
+}
+
+/** split_large_buddy(): a block larger than a pageblock is freed pageblock by pageblock, each with
+ * its own pageblock's migratetype */
+function split_large_buddy(ms: MachineState, z: zone, pfn: number, order: number, fpi: number): void {
+  const end = pfn + (1 << order);
+  if (order > ms.pageblock_order) order = ms.pageblock_order;
+  while (pfn !== end) {
+    const mt = ms.get_pageblock_migratetype(pfn);
+    __free_one_page(ms, pfn, z, order, mt, fpi);
+    pfn += 1 << order;
+  }
+}
+
+/** What is wrong with freeing this block, worded as bad_page() would report it, or undefined. */
+export function free_pages_check(ms: MachineState, pfn: number, order: number | undefined): { reason: string } | undefined {
+  const mm = ms.mem_map;
+  if (!ms.pfn_valid(pfn)) return { reason: "PFN outside every zone (no struct page)" };
+  const f = mm.flags[pfn]!;
+  if (f & PG_buddy) return { reason: "page is already free (PageBuddy): double free" };
+  if (f & PG_reserved) return { reason: "PAGE_FLAGS_CHECK_AT_FREE flag(s) set (reserved)" };
+  if (!(f & PG_head)) return { reason: "not the first page of an allocated block (freeing what was never allocated)" };
+  if (mm.mapcount[pfn]! > 0) return { reason: "nonzero mapcount" };
+  if (mm.refcount[pfn]! !== 1) return { reason: `nonzero _refcount (${mm.refcount[pfn]} references)` };
+  if (order !== undefined && mm.order[pfn] !== order) return { reason: `freed as order ${order} but allocated as order ${mm.order[pfn]}` };
+  return undefined;
+}
+
+/** The kernel's "BUG: Bad page state" report (mm/page_alloc.c bad_page() + mm/debug.c __dump_page()). */
+export function bad_page_report(ms: MachineState, pfn: number, reason: string): string {
+  const mm = ms.mem_map;
+  const valid = pfn >= 0 && pfn < ms.max_pfn;
+  const f = valid ? mm.flags[pfn]! : 0;
+  const ph = pfn.toString(16).padStart(5, "0");
+  return [
+    `BUG: Bad page state in process ${ms.comm}  pfn:${ph}`,
+    `page: refcount:${valid ? mm.refcount[pfn] : 0} mapcount:${valid ? mm.mapcount[pfn] : 0} mapping:${"0".repeat(ms.arch.bits / 4)} index:0x0 pfn:${hex(pfn)}`,
+    `flags: ${hex(f)}(${flag_names(f).join("|") || "none"})`,
+    `page dumped because: ${reason}`,
+  ].join("\n");
+}
+
+/**
+ * __free_pages(): drop the reference; the last one returns the block to the buddy allocator.
+ * The caller has checked it with free_pages_check().
+ */
+export function __free_pages(ms: MachineState, pfn: number, order: number, fpi = FPI_NONE): void {
+  const mm = ms.mem_map;
+  const tr = ms.trace;
+  const z = ms.page_zone(pfn);
+  mm.refcount[pfn] = 0;
+  mm.flags[pfn]! &= ~PG_head;
+  mm.order[pfn] = 0;
+  if (tr.on) tr.emit("__free_pages", F, `free ${hex(pfn)} order ${order} (${fmtBytes((1 << order) * ms.page_size)}) to ${zname(z)}, pageblock ${migratetype_names[ms.get_pageblock_migratetype(pfn)]}`, { pfn, order });
+  tr.depth++;
+  split_large_buddy(ms, z, pfn, order, fpi);
+  tr.depth--;
+  z.stat.pgfree += 1 << order;
+  ms.vmstat.pgfree += 1 << order;
+}
+
+/** get_order(): the smallest order whose block holds `bytes` */
+export function get_order(bytes: bigint, page_shift: number): number {
+  if (bytes <= 0n) return 0;
+  const pages = (bytes + (1n << BigInt(page_shift)) - 1n) >> BigInt(page_shift);
+  let order = 0;
+  while (1n << BigInt(order) < pages) order++;
+  return order;
+}

@@ -1,0 +1,153 @@
+/**
+ * /proc/buddyinfo, /proc/pagetypeinfo and /proc/zoneinfo, byte for byte as mm/vmstat.c (Linux 6.12)
+ * prints them: frag_show_print(), pagetypeinfo_showfree_print(), pagetypeinfo_showblockcount_print(),
+ * zoneinfo_show_print(). Reads engine state, never changes it.
+ */
+import type { MachineState } from "../kernel/machine";
+import { MIGRATE_TYPES, migratetype_names, type zone } from "../mm/mmzone";
+
+const pad = (s: string | number, w: number) => String(s).padStart(w, " ");
+const padr = (s: string | number, w: number) => String(s).padEnd(w, " ");
+
+/** /proc/buddyinfo: one line per populated zone: "Node %d, zone %8s " then "%6lu " per order */
+export function buddyinfo(ms: MachineState): string {
+  let out = "";
+  for (const node of ms.nodes)
+    for (const z of node.node_zones) {
+      if (!z.populated) continue;
+      out += `Node ${node.node_id}, zone ${pad(z.name, 8)} `;
+      for (let o = 0; o < ms.NR_PAGE_ORDERS; o++) out += `${pad(z.nr_free[o]!, 6)} `;
+      out += "\n";
+    }
+  return out;
+}
+
+/** /proc/pagetypeinfo (mode 0400): free blocks per order per migratetype, then pageblocks per type */
+export function pagetypeinfo(ms: MachineState): string {
+  let out = `Page block order: ${ms.pageblock_order}\n`;
+  out += `Pages per block:  ${ms.pageblock_nr_pages}\n\n`;
+  out += padr("Free pages count per migrate type at order", 43) + " ";
+  for (let o = 0; o < ms.NR_PAGE_ORDERS; o++) out += `${pad(o, 6)} `;
+  out += "\n";
+  const populated = ms.nodes.flatMap((n) => n.node_zones.filter((z) => z.populated));
+  for (const z of populated)
+    for (let mt = 0; mt < MIGRATE_TYPES; mt++) {
+      out += `Node ${pad(z.node.node_id, 4)}, zone ${pad(z.name, 8)}, type ${pad(migratetype_names[mt]!, 12)} `;
+      for (let o = 0; o < ms.NR_PAGE_ORDERS; o++) {
+        let n = z.list_count[o * MIGRATE_TYPES + mt]!;
+        // "Cap the free_list iteration because it might be really large and we are under a spinlock"
+        const over = n >= 100000;
+        if (over) n = 100000;
+        out += `${over ? ">" : ""}${pad(n, 6)} `;
+      }
+      out += "\n";
+    }
+  out += "\n" + padr("Number of blocks type ", 23);
+  for (let mt = 0; mt < MIGRATE_TYPES; mt++) out += `${pad(migratetype_names[mt]!, 12)} `;
+  out += "\n";
+  for (const z of populated) {
+    out += `Node ${z.node.node_id}, zone ${pad(z.name, 8)} `;
+    const counts = pageblock_counts(ms, z);
+    for (let mt = 0; mt < MIGRATE_TYPES; mt++) out += `${pad(counts[mt]!, 12)} `;
+    out += "\n";
+  }
+  return out;
+}
+
+/** pagetypeinfo_showblockcount_print(): pageblocks by type, over the zone span (pfn_valid ones) */
+export function pageblock_counts(ms: MachineState, z: zone): number[] {
+  const counts = new Array<number>(MIGRATE_TYPES).fill(0);
+  const start = z.zone_start_pfn;
+  const end = z.zone_end_pfn;
+  const pb = ms.pageblock_nr_pages;
+  // "Walk the zone in pageblock_nr_pages steps" from the zone start
+  for (let pfn = start; pfn < end; pfn += pb) {
+    if (!ms.pfn_valid(pfn) || ms.mem_map.zoneid[pfn] !== z.id) continue;
+    counts[ms.get_pageblock_migratetype(pfn)]!++;
+  }
+  return counts;
+}
+
+/** zone_batchsize(): the pcp batch the kernel would pick (shown in zoneinfo's pagesets) */
+function zone_batchsize(ms: MachineState, z: zone): number {
+  let batch = Math.min(z.managed_pages >> 10, (1024 * 1024) / ms.page_size);
+  batch = Math.floor(batch / 4);
+  if (batch < 1) batch = 1;
+  const x = batch + (batch >> 1);
+  return 2 ** Math.floor(Math.log2(x)) - 1;
+}
+
+/** the per-node stats we model (node_stat_item names), in the kernel's order */
+export function node_stats(ms: MachineState, nid: number): [string, number][] {
+  void ms;
+  void nid;
+  return [
+    ["nr_inactive_anon", 0],
+    ["nr_active_anon", 0],
+    ["nr_inactive_file", 0],
+    ["nr_active_file", 0],
+    ["nr_unevictable", 0],
+    ["nr_slab_reclaimable", 0],
+    ["nr_slab_unreclaimable", 0],
+    ["nr_anon_pages", 0],
+    ["nr_mapped", 0],
+    ["nr_file_pages", 0],
+    ["nr_kernel_stack", 0],
+    ["nr_page_table_pages", 0],
+  ];
+}
+
+/** /proc/zoneinfo: every zone, populated or not; unpopulated ones stop after "protection". */
+export function zoneinfo(ms: MachineState, nr_cpus = 1): string {
+  let out = "";
+  for (const node of ms.nodes) {
+    const first = node.node_zones.find((z) => z.populated);
+    for (const z of node.node_zones) {
+      out += `Node ${node.node_id}, zone ${pad(z.name, 8)}`;
+      if (z === first) {
+        out += "\n  per-node stats";
+        for (const [k, v] of node_stats(ms, node.node_id)) out += `\n      ${padr(k, 12)} ${v}`;
+      }
+      out += `\n  pages free     ${z.nr_free_pages}`;
+      out += `\n        boost    ${z.watermark_boost}`;
+      out += `\n        min      ${z.min_wmark_pages()}`;
+      out += `\n        low      ${z.low_wmark_pages()}`;
+      out += `\n        high     ${z.high_wmark_pages()}`;
+      out += `\n        promo    ${z.wmark_pages(3)}`;
+      out += `\n        spanned  ${z.spanned_pages}`;
+      out += `\n        present  ${z.present_pages}`;
+      out += `\n        managed  ${z.managed_pages}`;
+      out += `\n        cma      0`;
+      const lr = node.node_zones.map((_, i) => z.lowmem_reserve[i] ?? 0);
+      out += `\n        protection: (${lr.join(", ")})`;
+      if (!z.populated) {
+        out += "\n";
+        continue;
+      }
+      const zstats: [string, number][] = [
+        ["nr_free_pages", z.nr_free_pages],
+        ["nr_zone_inactive_anon", 0],
+        ["nr_zone_active_anon", 0],
+        ["nr_zone_inactive_file", 0],
+        ["nr_zone_active_file", 0],
+        ["nr_zone_unevictable", 0],
+        ["nr_zone_write_pending", 0],
+        ["nr_mlock", 0],
+        ["nr_bounce", 0],
+        ["nr_free_cma", 0],
+      ];
+      for (const [k, v] of zstats) out += `\n      ${padr(k, 12)} ${v}`;
+      if (ms.nodes.length > 1 || ms.arch.bits === 64) {
+        for (const k of ["numa_hit", "numa_miss", "numa_foreign", "numa_interleave", "numa_local", "numa_other"]) out += `\n      ${padr(k, 12)} ${k === "numa_hit" || k === "numa_local" ? z.stat.pgalloc : 0}`;
+      }
+      out += "\n  pagesets";
+      for (let cpu = 0; cpu < nr_cpus; cpu++) {
+        // the per-CPU lists are off in mmlab: they hold nothing (count 0, high 0)
+        out += `\n    cpu: ${cpu}\n              count: 0\n              high:  0\n              batch: ${zone_batchsize(ms, z)}`;
+        out += `\n  vm stats threshold: 0`;
+      }
+      out += `\n  node_unreclaimable:  0\n  start_pfn:           ${z.zone_start_pfn}\n`;
+    }
+  }
+  return out;
+}
