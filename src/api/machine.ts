@@ -229,6 +229,10 @@ export class Machine extends Renderable {
   check(): CheckReport {
     const r = validate_all(this.ms);
     if (r.error) throw new MmError("EBUG", `invariant violated: ${r.error}`, { invariant: r.error });
+    for (const v of validators) {
+      const e = v.check(this.ms);
+      if (e) throw new MmError("EBUG", `invariant violated (${v.name}): ${e}`, { invariant: e });
+    }
     return new CheckReport(r.report!, this.pageSize);
   }
 
@@ -299,14 +303,27 @@ registerProcFile(/^\/proc\/pagetypeinfo$/, "/proc/pagetypeinfo", (m) => new Proc
 registerProcFile(/^\/proc\/zoneinfo$/, "/proc/zoneinfo", (m) => new ProcFile("/proc/zoneinfo", zoneinfo(m.ms)));
 registerProcFile(/^\/proc\/meminfo$/, "/proc/meminfo", (m) => new ProcFile("/proc/meminfo", meminfo(m.ms, m.meminfoExtra())));
 
+/** Counters (in pages unless the key ends in _kb) that subsystems add to /proc/meminfo, e.g.
+ * page_tables, slab_unreclaimable, vmalloc_used, anon_pages, active_anon. */
+const meminfoSources: ((ms: MachineState) => Record<string, number>)[] = [];
+export function registerMeminfoSource(f: (ms: MachineState) => Record<string, number>): void {
+  meminfoSources.push(f);
+}
+/** Invariant checks that subsystems add to m.check(): return a sentence describing the first violation. */
+const validators: { name: string; check: (ms: MachineState) => string | undefined }[] = [];
+export function registerValidator(name: string, check: (ms: MachineState) => string | undefined): void {
+  validators.push({ name, check });
+}
 declare module "./machine" {
   interface Machine {
     /** @internal counters later subsystems add to /proc/meminfo */
     meminfoExtra(): Record<string, number>;
   }
 }
-Machine.prototype.meminfoExtra = function () {
-  return {};
+Machine.prototype.meminfoExtra = function (this: Machine) {
+  const out: Record<string, number> = {};
+  for (const f of meminfoSources) for (const [k, v] of Object.entries(f(this.ms))) out[k] = (out[k] ?? 0) + v;
+  return out;
 };
 
 // ------------------------------------------------------------------ boot
