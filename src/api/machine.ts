@@ -145,7 +145,9 @@ export class Machine extends Renderable {
     const r = __alloc_pages(ms, g, order, node);
     const trace = ms.trace.take();
     if (r.pfn < 0) {
-      const tried = r.attempts.length ? r.attempts.map((a) => `Node ${a.node} ${a.zone} (${a.why ?? "no block"})`).join("; ") : "no zone allowed by the GFP flags is populated";
+      // the last look at each zone (the slow path's, at the min watermark) explains the failure
+      const last = new Map(r.attempts.map((a) => [`${a.node}/${a.zone}`, a]));
+      const tried = last.size ? [...last.values()].map((a) => `Node ${a.node} ${a.zone} (${a.why ?? "no block"})`).join("; ") : "no zone allowed by the GFP flags is populated";
       throw new MmError("ENOMEM", `page allocation failure: order:${order} (${fmtBytes((2 ** order) * ms.page_size)}), mode:${gfp_mode(g)}: zones tried: ${tried}`, { order, gfp: g, attempts: r.attempts, trace });
     }
     const id = this.nextId++;
@@ -300,7 +302,7 @@ export class Machine extends Renderable {
 
 registerProcFile(/^\/proc\/buddyinfo$/, "/proc/buddyinfo", (m) => new ProcFile("/proc/buddyinfo", buddyinfo(m.ms)));
 registerProcFile(/^\/proc\/pagetypeinfo$/, "/proc/pagetypeinfo", (m) => new ProcFile("/proc/pagetypeinfo", pagetypeinfo(m.ms)));
-registerProcFile(/^\/proc\/zoneinfo$/, "/proc/zoneinfo", (m) => new ProcFile("/proc/zoneinfo", zoneinfo(m.ms)));
+registerProcFile(/^\/proc\/zoneinfo$/, "/proc/zoneinfo", (m) => new ProcFile("/proc/zoneinfo", zoneinfo(m.ms, m.ms.nr_cpus)));
 registerProcFile(/^\/proc\/meminfo$/, "/proc/meminfo", (m) => new ProcFile("/proc/meminfo", meminfo(m.ms, m.meminfoExtra())));
 
 /** Counters (in pages unless the key ends in _kb) that subsystems add to /proc/meminfo, e.g.
@@ -405,6 +407,8 @@ export function boot(config: BootConfig | MachineSnapshot = {}): Machine {
     minFreeKbytes: o.minFreeKbytes,
     watermarkScaleFactor: o.watermarkScaleFactor,
     distance: o.distance,
+    cpus: o.cpus,
+    thp: o.thp ?? o.arch === "x86_64",
   });
   ms.trace.on = o.trace;
   const m = new Machine(ms, { ...o, ram: String(totalRam) });

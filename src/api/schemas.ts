@@ -110,6 +110,10 @@ export const bootSchema = z
     /** toy page-table levels and VA bits */
     levels: z.number().int().min(1).max(5).default(2),
     vaBits: z.number().int().min(12).max(64).optional(),
+    /** online CPUs (per-CPU counters, SLUB's objects per slab, TLBs) */
+    cpus: z.number().int().min(1).max(64).default(2),
+    /** transparent hugepages (x86-64 default on, as distribution kernels: khugepaged raises min_free_kbytes) */
+    thp: z.boolean().optional(),
     /** the seed of every random choice */
     seed: z.number().int().min(0).max(2 ** 32 - 1).default(1),
     /** record the kernel steps of every call (off for bulk work) */

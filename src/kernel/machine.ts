@@ -51,6 +51,8 @@ export class MachineState {
   readonly ram_ranges: [number, number][] = [];
   /** the kernel log (dmesg) */
   readonly dmesg: string[] = [];
+  /** number of online CPUs (num_online_cpus()) */
+  nr_cpus = 1;
   /** the comm of "current" for kernel messages */
   comm = "mmlab";
   /** node distances (numa_distance), node_distance(a, b) = distance[a][b] */

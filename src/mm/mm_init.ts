@@ -39,6 +39,10 @@ export interface boot_params {
   watermarkScaleFactor: number;
   /** numa_distance matrix; default 10 local / 20 remote */
   distance?: number[][];
+  /** online CPUs */
+  cpus: number;
+  /** transparent hugepages enabled (khugepaged raises min_free_kbytes) */
+  thp: boolean;
 }
 
 /** SWAP_CLUSTER_MAX (include/linux/swap.h) */
@@ -150,6 +154,7 @@ export function boot_machine(p: boot_params): MachineState {
   }
   const max_pfn = ram[ram.length - 1]![1];
   const ms = new MachineState(arch, max_pfn, p.seed, sysctl);
+  ms.nr_cpus = p.cpus;
   for (const l of log) ms.printk(l);
   ms.ram_ranges.push(...ram);
 
@@ -388,6 +393,8 @@ export function boot_machine(p: boot_params): MachineState {
     calculate_min_free_kbytes(ms, p.minFreeKbytes);
     setup_per_zone_wmarks(ms);
     setup_per_zone_lowmem_reserve(ms);
+    // hugepage_init() → start_stop_khugepaged() → set_recommended_min_free_kbytes() (mm/khugepaged.c)
+    if (p.thp) set_recommended_min_free_kbytes(ms, p.minFreeKbytes !== undefined);
   } else {
     // the toy: zero watermarks, no reserves (a clean algorithm to compare against)
     ms.sysctl.min_free_kbytes = p.minFreeKbytes ?? 0;
@@ -443,6 +450,33 @@ export function calculate_min_free_kbytes(ms: MachineState, user?: number): void
   const lowmem_kbytes = pages * (ms.page_size >> 10);
   const v = int_sqrt(lowmem_kbytes * 16);
   ms.sysctl.min_free_kbytes = Math.min(Math.max(v, 128), 262144);
+}
+
+/**
+ * set_recommended_min_free_kbytes() (mm/khugepaged.c): with THP enabled, keep about two pageblocks per
+ * zone free plus room for fallbacks between the three pcp migratetypes, at most 5% of lowmem. This is why
+ * an x86-64 distribution kernel shows min_free_kbytes 67584 on any machine of a few GiB or more
+ * (512 × 3 zones × (2 + 3 × 3) pages).
+ */
+export function set_recommended_min_free_kbytes(ms: MachineState, userSet: boolean): void {
+  const highest = gfp_zone(ms, GFP_USER);
+  let nr_zones = 0;
+  for (const n of ms.nodes) for (const z of n.node_zones) if (z.populated && z.zone_idx <= highest) nr_zones++;
+  let recommended = ms.pageblock_nr_pages * nr_zones * 2;
+  recommended += ms.pageblock_nr_pages * nr_zones * 3 * 3;
+  let buffer_pages = 0;
+  for (const z of node_zonelist(ms, 0)) {
+    if (z.zone_idx > highest) continue;
+    const high = z.high_wmark_pages();
+    if (z.managed_pages > high) buffer_pages += z.managed_pages - high;
+  }
+  recommended = Math.min(recommended, Math.floor(buffer_pages / 20));
+  recommended <<= ms.arch.PAGE_SHIFT - 10;
+  if (recommended > ms.sysctl.min_free_kbytes) {
+    if (userSet) ms.printk(`khugepaged: raising min_free_kbytes from ${ms.sysctl.min_free_kbytes} to ${recommended} to help transparent hugepage allocations`);
+    ms.sysctl.min_free_kbytes = recommended;
+  }
+  setup_per_zone_wmarks(ms);
 }
 
 /** __setup_per_zone_wmarks() */

@@ -77,24 +77,35 @@ function zone_batchsize(ms: MachineState, z: zone): number {
   return 2 ** Math.floor(Math.log2(x)) - 1;
 }
 
-/** the per-node stats we model (node_stat_item names), in the kernel's order */
+/** node_stat_name()s of 6.12 (vmstat_text[], CONFIG_NUMA_BALANCING, no shadow call stack), with the
+ * values mmlab models; the rest are 0 on a machine with no page cache, swap or THP. Subsystems add values
+ * through `node_stat_sources`. */
+export const NODE_STAT_NAMES = [
+  "nr_inactive_anon", "nr_active_anon", "nr_inactive_file", "nr_active_file", "nr_unevictable",
+  "nr_slab_reclaimable", "nr_slab_unreclaimable", "nr_isolated_anon", "nr_isolated_file",
+  "workingset_nodes", "workingset_refault_anon", "workingset_refault_file", "workingset_activate_anon",
+  "workingset_activate_file", "workingset_restore_anon", "workingset_restore_file", "workingset_nodereclaim",
+  "nr_anon_pages", "nr_mapped", "nr_file_pages", "nr_dirty", "nr_writeback", "nr_writeback_temp", "nr_shmem",
+  "nr_shmem_hugepages", "nr_shmem_pmdmapped", "nr_file_hugepages", "nr_file_pmdmapped",
+  "nr_anon_transparent_hugepages", "nr_vmscan_write", "nr_vmscan_immediate_reclaim", "nr_dirtied", "nr_written",
+  "nr_throttled_written", "nr_kernel_misc_reclaimable", "nr_foll_pin_acquired", "nr_foll_pin_released",
+  "nr_kernel_stack", "nr_page_table_pages", "nr_sec_page_table_pages", "nr_iommu_pages", "nr_swapcached",
+  "pgpromote_success", "pgpromote_candidate", "pgdemote_kswapd", "pgdemote_direct", "pgdemote_khugepaged",
+] as const;
+
+export const node_stat_sources: ((ms: MachineState, nid: number) => Partial<Record<string, number>>)[] = [];
+
 export function node_stats(ms: MachineState, nid: number): [string, number][] {
-  void ms;
-  void nid;
-  return [
-    ["nr_inactive_anon", 0],
-    ["nr_active_anon", 0],
-    ["nr_inactive_file", 0],
-    ["nr_active_file", 0],
-    ["nr_unevictable", 0],
-    ["nr_slab_reclaimable", 0],
-    ["nr_slab_unreclaimable", 0],
-    ["nr_anon_pages", 0],
-    ["nr_mapped", 0],
-    ["nr_file_pages", 0],
-    ["nr_kernel_stack", 0],
-    ["nr_page_table_pages", 0],
-  ];
+  const v: Partial<Record<string, number>> = {};
+  for (const f of node_stat_sources) for (const [k, n] of Object.entries(f(ms, nid))) v[k] = (v[k] ?? 0) + (n ?? 0);
+  return NODE_STAT_NAMES.map((k) => [k, v[k] ?? 0]);
+}
+
+/** calculate_normal_threshold() (mm/vmstat.c): the per-CPU counter drift allowed */
+function stat_threshold(z: zone, nr_cpus: number): number {
+  const fls = (x: number) => (x === 0 ? 0 : Math.floor(Math.log2(x)) + 1);
+  const mem = z.managed_pages >> (27 - 12);
+  return Math.min(125, 2 * fls(nr_cpus) * (1 + fls(mem)));
 }
 
 /** /proc/zoneinfo: every zone, populated or not; unpopulated ones stop after "protection". */
@@ -134,17 +145,18 @@ export function zoneinfo(ms: MachineState, nr_cpus = 1): string {
         ["nr_zone_write_pending", 0],
         ["nr_mlock", 0],
         ["nr_bounce", 0],
+        ["nr_zspages", 0],
         ["nr_free_cma", 0],
       ];
       for (const [k, v] of zstats) out += `\n      ${padr(k, 12)} ${v}`;
-      if (ms.nodes.length > 1 || ms.arch.bits === 64) {
+      if (ms.arch.pc) {
         for (const k of ["numa_hit", "numa_miss", "numa_foreign", "numa_interleave", "numa_local", "numa_other"]) out += `\n      ${padr(k, 12)} ${k === "numa_hit" || k === "numa_local" ? z.stat.pgalloc : 0}`;
       }
       out += "\n  pagesets";
       for (let cpu = 0; cpu < nr_cpus; cpu++) {
         // the per-CPU lists are off in mmlab: they hold nothing (count 0, high 0)
-        out += `\n    cpu: ${cpu}\n              count: 0\n              high:  0\n              batch: ${zone_batchsize(ms, z)}`;
-        out += `\n  vm stats threshold: 0`;
+        out += `\n    cpu: ${cpu}\n              count:    0\n              high:     0\n              batch:    ${zone_batchsize(ms, z)}\n              high_min: 0\n              high_max: 0`;
+        out += `\n  vm stats threshold: ${stat_threshold(z, nr_cpus)}`;
       }
       out += `\n  node_unreclaimable:  0\n  start_pfn:           ${z.zone_start_pfn}\n`;
     }
