@@ -62,7 +62,7 @@ export class MachineState {
   /** calculate_totalreserve_pages() */
   totalreserve_pages = 0;
   /** counters of /proc/vmstat kept by the page allocator */
-  readonly vmstat = { pgalloc: 0, pgfree: 0, allocstall: 0, pgalloc_fail: 0, extfrag: 0 };
+  readonly vmstat = { pgalloc: 0, pgfree: 0, allocstall: 0, extfrag: 0 };
 
   constructor(arch: arch_desc, max_pfn: number, seed: number, sysctl: vm_sysctls) {
     this.arch = arch;

@@ -523,7 +523,6 @@ export function __alloc_pages(ms: MachineState, gfp: number, order: number, pref
   tr.depth--;
   z_boosted.clear();
   if (got.pfn === -1) {
-    ms.vmstat.pgalloc_fail++;
     if (!(gfp & __GFP_NOWARN)) ms.printk(`${ms.comm}: page allocation failure: order:${order}, mode:${gfp_mode(gfp)}, nodemask=(null),cpuset=/,mems_allowed=${ms.nodes.length > 1 ? `0-${ms.nodes.length - 1}` : "0"}`);
     if (tr.on) tr.emit("warn_alloc", F, `page allocation failure: order:${order}, mode:${gfp_mode(gfp)}`);
     return { pfn: -1, attempts };
