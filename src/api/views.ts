@@ -4,7 +4,7 @@
  */
 import type { MachineState } from "../kernel/machine";
 import { PG_buddy, PG_head, PG_kernel, PG_reserved, PG_slab, PG_table, PG_anon, PG_vmalloc } from "../mm/memmap";
-import { MIGRATE_TYPES, type zone } from "../mm/mmzone";
+import { MIGRATE_TYPES, migratetype_names, type zone } from "../mm/mmzone";
 import type { Block, Tone } from "../render/view";
 import { fmtBytes } from "../lib/units";
 
@@ -15,12 +15,19 @@ export function zoneLabel(z: zone): string {
 /** free_area of a zone as a freelists block: counts per order, first heads of each list (all types) */
 export function freelistsBlock(ms: MachineState, z: zone, highlight: number[] = [], title?: string): Block {
   const orders = [];
+  // when more than one migratetype has free blocks, tag each PFN with its list's type (U/M/R/H/C/I)
+  let typesInUse = 0;
+  for (let mt = 0; mt < MIGRATE_TYPES; mt++) for (let o = 0; o < ms.NR_PAGE_ORDERS; o++) if (z.list_count[o * MIGRATE_TYPES + mt]) {
+    typesInUse++;
+    break;
+  }
   for (let o = 0; o < ms.NR_PAGE_ORDERS; o++) {
-    const heads: number[] = [];
+    const heads: string[] = [];
     let total = 0;
     for (let mt = 0; mt < MIGRATE_TYPES; mt++) {
       total += z.list_count[o * MIGRATE_TYPES + mt]!;
-      if (heads.length < 4) heads.push(...z.list_pfns(o, mt, 4 - heads.length));
+      if (heads.length < 4)
+        for (const p of z.list_pfns(o, mt, 4 - heads.length)) heads.push(`0x${p.toString(16)}${typesInUse > 1 ? " " + migratetype_names[mt]![0] : ""}`);
     }
     orders.push({ order: o, nr_free: z.nr_free[o]!, heads, more: Math.max(0, total - heads.length), highlight: highlight.includes(o) });
   }
@@ -29,7 +36,7 @@ export function freelistsBlock(ms: MachineState, z: zone, highlight: number[] = 
     title: title ?? `free_area of ${zoneLabel(z)}`,
     orders,
     pageSize: ms.page_size,
-    footer: `${z.nr_free_pages} free pages (${fmtBytes(z.nr_free_pages * ms.page_size)}) = Σ nr_free·2^order — verified`,
+    footer: `${typesInUse > 1 ? "U/M/R: the Unmovable/Movable/Reclaimable list. " : ""}${z.nr_free_pages} free pages (${fmtBytes(z.nr_free_pages * ms.page_size)}) = Σ nr_free·2^order — verified`,
   };
 }
 

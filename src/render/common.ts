@@ -237,8 +237,8 @@ export function orderSize(pageSize: number, order: number): string {
 }
 
 /** Free-list heads, head first: "0x100, 0x200, … +5". */
-export function headsText(heads: (number | bigint)[], more: number): string {
-  const parts = heads.map((h) => hex(h));
+export function headsText(heads: (number | bigint | string)[], more: number): string {
+  const parts = heads.map((h) => (typeof h === "string" ? h : hex(h)));
   if (more > 0) parts.push(`… +${more}`);
   return parts.join(", ");
 }

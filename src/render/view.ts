@@ -98,7 +98,8 @@ export type Block =
   | {
       kind: "freelists";
       title?: string;
-      orders: { order: number; nr_free: number; heads: (number | bigint)[]; more: number; highlight?: boolean }[];
+      /** heads: PFNs, or already formatted labels such as "0x1c20 U" */
+      orders: { order: number; nr_free: number; heads: (number | bigint | string)[]; more: number; highlight?: boolean }[];
       pageSize: number;
       footer?: string;
     }
