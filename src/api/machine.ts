@@ -16,7 +16,7 @@ import { PG_buddy, PG_head } from "../mm/memmap";
 import { migratetype_names } from "../mm/mmzone";
 import { __alloc_pages, __free_pages, bad_page_report, free_pages_check, get_order, gfp_zone } from "../mm/page_alloc";
 import { gfp_migratetype } from "../mm/gfp";
-import { buddyinfo, pagetypeinfo, zoneinfo } from "../proc/vmstat";
+import { buddyinfo, extfrag_index, pagetypeinfo, unusable_index, zoneinfo } from "../proc/vmstat";
 import { meminfo } from "../proc/meminfo";
 import { Renderable } from "../render/renderable";
 import type { Block, View } from "../render/view";
@@ -303,6 +303,8 @@ export class Machine extends Renderable {
 registerProcFile(/^\/proc\/buddyinfo$/, "/proc/buddyinfo", (m) => new ProcFile("/proc/buddyinfo", buddyinfo(m.ms)));
 registerProcFile(/^\/proc\/pagetypeinfo$/, "/proc/pagetypeinfo", (m) => new ProcFile("/proc/pagetypeinfo", pagetypeinfo(m.ms)));
 registerProcFile(/^\/proc\/zoneinfo$/, "/proc/zoneinfo", (m) => new ProcFile("/proc/zoneinfo", zoneinfo(m.ms, m.ms.nr_cpus)));
+registerProcFile(/^\/sys\/kernel\/debug\/extfrag\/unusable_index$/, "/sys/kernel/debug/extfrag/unusable_index", (m) => new ProcFile("/sys/kernel/debug/extfrag/unusable_index", unusable_index(m.ms)));
+registerProcFile(/^\/sys\/kernel\/debug\/extfrag\/extfrag_index$/, "/sys/kernel/debug/extfrag/extfrag_index", (m) => new ProcFile("/sys/kernel/debug/extfrag/extfrag_index", extfrag_index(m.ms)));
 registerProcFile(/^\/proc\/meminfo$/, "/proc/meminfo", (m) => new ProcFile("/proc/meminfo", meminfo(m.ms, m.meminfoExtra())));
 
 /** Counters (in pages unless the key ends in _kb) that subsystems add to /proc/meminfo, e.g.

@@ -163,3 +163,66 @@ export function zoneinfo(ms: MachineState, nr_cpus = 1): string {
   }
   return out;
 }
+
+/** struct contig_page_info and fill_contig_page_info() (mm/vmstat.c) */
+export function fill_contig_page_info(nr_free: ArrayLike<number>, suitable_order: number) {
+  let free_pages = 0;
+  let free_blocks_total = 0;
+  let free_blocks_suitable = 0;
+  for (let o = 0; o < nr_free.length; o++) {
+    const blocks = nr_free[o]!;
+    free_blocks_total += blocks;
+    free_pages += blocks * 2 ** o;
+    if (o >= suitable_order) free_blocks_suitable += blocks * 2 ** (o - suitable_order);
+  }
+  return { free_pages, free_blocks_total, free_blocks_suitable };
+}
+
+/** unusable_free_index(): the fraction of free memory unusable for a request of this order (×1000) */
+export function unusable_free_index(nr_free: ArrayLike<number>, order: number): number {
+  const i = fill_contig_page_info(nr_free, order);
+  if (i.free_pages === 0) return 1000;
+  return Math.floor(((i.free_pages - i.free_blocks_suitable * 2 ** order) * 1000) / i.free_pages);
+}
+
+/** __fragmentation_index(): toward 0 a failure would be for lack of memory, toward 1000 for
+ * fragmentation; -1000 when the request would succeed */
+export function fragmentation_index(nr_free: ArrayLike<number>, order: number): number {
+  const i = fill_contig_page_info(nr_free, order);
+  if (!i.free_blocks_total) return 0;
+  if (i.free_blocks_suitable) return -1000;
+  return 1000 - Math.floor((1000 + Math.floor((i.free_pages * 1000) / 2 ** order)) / i.free_blocks_total);
+}
+
+/** "%d.%03d" of a ×1000 index, with C's truncating division and remainder */
+function milli(index: number, width = 0): string {
+  const q = Math.trunc(index / 1000);
+  const r = Math.abs(index % 1000);
+  return `${String(q).padStart(width)}.${String(r).padStart(3, "0")}`;
+}
+
+/** /sys/kernel/debug/extfrag/unusable_index (unusable_show_print()) */
+export function unusable_index(ms: MachineState): string {
+  let out = "";
+  for (const n of ms.nodes)
+    for (const z of n.node_zones) {
+      if (!z.populated) continue;
+      out += `Node ${n.node_id}, zone ${pad(z.name, 8)} `;
+      for (let o = 0; o < ms.NR_PAGE_ORDERS; o++) out += `${milli(unusable_free_index(z.nr_free, o))} `;
+      out += "\n";
+    }
+  return out;
+}
+
+/** /sys/kernel/debug/extfrag/extfrag_index (extfrag_show_print(): "%2d.%03d ") */
+export function extfrag_index(ms: MachineState): string {
+  let out = "";
+  for (const n of ms.nodes)
+    for (const z of n.node_zones) {
+      if (!z.populated) continue;
+      out += `Node ${n.node_id}, zone ${pad(z.name, 8)} `;
+      for (let o = 0; o < ms.NR_PAGE_ORDERS; o++) out += `${milli(fragmentation_index(z.nr_free, o), 2)} `;
+      out += "\n";
+    }
+  return out;
+}

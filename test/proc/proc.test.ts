@@ -153,3 +153,36 @@ describe("/proc/meminfo", () => {
     expect(compared).toBeGreaterThan(30);
   });
 });
+
+describe("/sys/kernel/debug/extfrag (mm/vmstat.c unusable_free_index, __fragmentation_index)", () => {
+  it("computes what this machine's kernel prints for its own free lists (DMA and DMA32 hold still)", async () => {
+    const { unusable_free_index, fragmentation_index } = await import("../../src/proc/vmstat");
+    const bi = host("/proc/buddyinfo");
+    const ui = host("/sys/kernel/debug/extfrag/unusable_index");
+    const ei = host("/sys/kernel/debug/extfrag/extfrag_index");
+    if (!bi || !ui || !ei) return; // debugfs not mounted here
+    const counts = new Map(bi.trim().split("\n").map((l) => [l.slice(0, 21), l.slice(22).trim().split(/\s+/).map(Number)]));
+    const fmt = (i: number, w = 0) => `${String(Math.trunc(i / 1000)).padStart(w)}.${String(Math.abs(i % 1000)).padStart(3, "0")}`;
+    let compared = 0;
+    for (const zone of ["     DMA", "   DMA32"]) {
+      const key = `Node 0, zone ${zone}`;
+      const nr = counts.get(key);
+      const u = ui.split("\n").find((l) => l.startsWith(key));
+      const e = ei.split("\n").find((l) => l.startsWith(key));
+      if (!nr || !u || !e) continue;
+      expect(`${key} ${nr.map((_, o) => fmt(unusable_free_index(nr, o))).join(" ")} `).toBe(u);
+      expect(`${key} ${nr.map((_, o) => fmt(fragmentation_index(nr, o), 2)).join(" ")} `).toBe(e);
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(0);
+  });
+
+  it("a fragmented toy: plenty free, no order-3 block", () => {
+    const m = boot({ arch: "toy", ram: "64KiB", trace: false });
+    const pages = Array.from({ length: 16 }, () => m.allocPages(0));
+    pages.filter((_, i) => i % 2 === 0).forEach((p) => p.free());
+    // 8 free pages, all order 0: unusable for order ≥ 1; extfrag index for order k = 1000 - (1000 + 8000/2^k) / 8
+    expect(m.cat("/sys/kernel/debug/extfrag/unusable_index").text).toBe("Node 0, zone   Normal 0.000 1.000 1.000 1.000 1.000 1.000 1.000 1.000 1.000 1.000 1.000 \n");
+    expect(m.cat("/sys/kernel/debug/extfrag/extfrag_index").text).toBe("Node 0, zone   Normal -1.000  0.375  0.625  0.750  0.813  0.844  0.860  0.868  0.872  0.874  0.875 \n");
+  });
+});
