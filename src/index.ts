@@ -6,3 +6,4 @@ export { MmError, type MmErrorCode } from "./errors";
 export { display } from "./render/renderable";
 export type { View, Block } from "./render/view";
 export type { TraceEvent } from "./kernel/trace";
+export { replacement, ReplacementRun } from "./api/replacement";
