@@ -84,6 +84,15 @@ export class Machine extends Renderable {
       this.ms.trace.on = was;
     }
   }
+  /** the vm.* sysctls in force (min_free_kbytes as computed at boot, watermark_scale_factor…) */
+  get sysctl(): Readonly<{ min_free_kbytes: number; watermark_scale_factor: number; watermark_boost_factor: number; lowmem_reserve_ratio: Record<string, number> }> {
+    return structuredClone(this.ms.sysctl);
+  }
+  /** an integer in [0, n) from the machine's seeded PRNG (same seed, same sequence): for workloads and quizzes */
+  random(n: number): number {
+    const k = parseArg(z.number().int().min(1).max(2 ** 32), n, "n");
+    return this.ms.rng.below(k);
+  }
   /** total free pages in every zone */
   get freePagesCount(): number {
     return this.ms.nodes.reduce((a, n) => a + n.node_zones.reduce((b, z) => b + z.nr_free_pages, 0), 0);

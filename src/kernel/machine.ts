@@ -23,6 +23,8 @@ export interface memblock_region {
   base: number; // PFN
   size: number; // pages
   name: string; // what reserved it
+  /** the kernel's own memory (image, mem_map), as opposed to firmware / low-memory reservations */
+  kernel?: boolean;
 }
 
 export class MachineState {

@@ -88,12 +88,12 @@ class memblock_type_t {
     return this.reserved.some((r) => start < r.base + r.size && r.base < end);
   }
   /** memblock_reserve() */
-  reserve(base: number, size: number, name: string): void {
-    this.reserved.push({ base, size, name });
+  reserve(base: number, size: number, name: string, kernel = false): void {
+    this.reserved.push({ base, size, name, kernel });
   }
   /** memblock_alloc_range_nid() top-down: the highest free, aligned range of `size` pages inside
    * [lo, hi) */
-  alloc_top_down(size: number, align: number, lo: number, hi: number, name: string): number {
+  alloc_top_down(size: number, align: number, lo: number, hi: number, name: string, kernel = true): number {
     const mem = [...this.memory].sort((a, b) => b[0] - a[0]);
     for (const [ms, me] of mem) {
       let end = Math.min(me, hi);
@@ -103,7 +103,7 @@ class memblock_type_t {
         if (base < start) break;
         const clash = this.reserved.filter((r) => base < r.base + r.size && r.base < base + size);
         if (!clash.length) {
-          this.reserve(base, size, name);
+          this.reserve(base, size, name, kernel);
           return base;
         }
         end = Math.min(...clash.map((r) => r.base));
@@ -330,7 +330,7 @@ export function boot_machine(p: boot_params): MachineState {
     if (img > 0) {
       const at16 = (16 << 20) / PAGE;
       const base = at16 + img <= Math.min(max_pfn, ms.max_low_pfn) - onemb ? at16 : onemb;
-      memblock.reserve(base, img, "kernel image (_text.._end)");
+      memblock.reserve(base, img, "kernel image (_text.._end)", true);
     }
     // mem_map: FLATMEM on 32-bit (alloc_node_mem_map(), lowmem), vmemmap sections on x86-64
     for (const node of ms.nodes) {
@@ -360,7 +360,9 @@ export function boot_machine(p: boot_params): MachineState {
   for (const r of ms.reserved) {
     const s = Math.max(0, r.base);
     const e = Math.min(max_pfn, r.base + r.size);
-    for (let pfn = s; pfn < e; pfn++) mm.flags[pfn]! |= PG_reserved | PG_kernel;
+    // the kernel's own memory (image, mem_map) is PG_kernel too, so pictures tell it from firmware areas
+    const f = r.kernel ? PG_reserved | PG_kernel : PG_reserved;
+    for (let pfn = s; pfn < e; pfn++) mm.flags[pfn]! |= f;
   }
 
   // every pageblock starts MIGRATE_MOVABLE (memmap_init_range())
