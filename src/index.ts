@@ -7,3 +7,5 @@ export { display } from "./render/renderable";
 export type { View, Block } from "./render/view";
 export type { TraceEvent } from "./kernel/trace";
 export { replacement, ReplacementRun } from "./api/replacement";
+export { Process, Mapping, Access, Translation, AddressSpace, FrameDump, TlbView, VmResult, type AddressLike } from "./api/process";
+export { map_kernel_page, unmap_kernel_page } from "./mm/pgtable";

@@ -73,5 +73,15 @@ export function read_frame(ms: MachineState, pfn: number, off: number, len: numb
 
 /** write bytes at offset of a frame */
 export function write_frame(ms: MachineState, pfn: number, off: number, bytes: Uint8Array): void {
-  frame_data(ms, pfn, true).u8.set(bytes, off);
+  const b = frame_data(ms, pfn);
+  if (!b) {
+    // zeros into a frame that reads as zeros: nothing to store (keeps 1 GiB of touched pages sparse)
+    let zero = true;
+    for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) {
+      zero = false;
+      break;
+    }
+    if (zero) return;
+  }
+  (b ?? frame_data(ms, pfn, true)).u8.set(bytes, off);
 }

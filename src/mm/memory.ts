@@ -1,0 +1,425 @@
+/**
+ * Page faults and the pages behind user mappings (mm/memory.c, mm/shmem.c, mm/filemap.c, Linux 6.12):
+ * handle_mm_fault → do_anonymous_page (a read maps the shared zero page, a write a zeroed frame),
+ * do_read_fault / do_cow_fault / do_shared_fault for file and shmem mappings, do_wp_page for writes
+ * to read-only PTEs (copy the zero page or a file page, reuse an exclusive anonymous page);
+ * zap_page_range (unmapping), change_pte_range (mprotect). x86's access_error() decides SIGSEGV.
+ */
+import type { MachineState } from "../kernel/machine";
+import type { task_struct } from "../kernel/sched";
+import { task_table_of } from "../kernel/sched";
+import { hex } from "../lib/units";
+import { flush_tlb_mm_range, switch_mm } from "../hw/tlb";
+import { mmu_translate, type mmu_result } from "../hw/mmu";
+import { GFP_HIGHUSER_MOVABLE, GFP_KERNEL } from "./gfp";
+import { PG_anon, PG_dirty, PG_lru, PG_swapbacked, PG_zero } from "./memmap";
+import { VM_EXEC, VM_GROWSDOWN, VM_READ, VM_SHARED, VM_WRITE, find_vma_index, stack_guard_gap, vm_get_page_prot, vma_is_anonymous, type inode, type mm_struct, type vm_area_struct } from "./mmap";
+import { clear_frames, copy_frame, read_frame, write_frame } from "./page_contents";
+import { __alloc_pages, __free_pages } from "./page_alloc";
+import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_RW, _PAGE_SPECIAL, entry_pfn, entry_prot, entry_read, entry_write, mk_entry, pt_alloc_walk, pt_format_of, pt_walk_range, type pt_entry } from "./pgtable";
+
+const F = "mm/memory.c";
+
+export type access_kind = "read" | "write" | "exec";
+
+/** pte_present(): P, or PROT_NONE (P clear, _PAGE_PROTNONE set) */
+export function pte_present(lo: number): boolean {
+  return (lo & (_PAGE_PRESENT | _PAGE_PROTNONE)) !== 0;
+}
+
+/** ZERO_PAGE(0): reserve the shared zero page the first time the VM needs it (one frame, PG_zero) */
+export function zero_pfn(ms: MachineState): number {
+  const t = task_table_of(ms);
+  if (t.zero_pfn >= 0) return t.zero_pfn;
+  const r = __alloc_pages(ms, GFP_KERNEL, 0);
+  if (r.pfn < 0) throw new Error("mmlab: no memory for the zero page");
+  ms.mem_map.flags[r.pfn]! |= PG_zero;
+  clear_frames(ms, r.pfn);
+  t.zero_pfn = r.pfn;
+  return r.pfn;
+}
+
+/** is the PFN a special mapping's (zero page, vdso/vvar kernel frames): vm_normal_page() == NULL */
+function is_special(lo: number): boolean {
+  return (lo & _PAGE_SPECIAL) !== 0;
+}
+
+// ---------------------------------------------------------------- page lifetimes
+
+/** folio_add_new_anon_rmap() + folio_add_lru_vma(): a fresh anonymous page, one mapping */
+function new_anon_page(ms: MachineState): number {
+  const r = __alloc_pages(ms, GFP_HIGHUSER_MOVABLE, 0);
+  if (r.pfn < 0) return -1;
+  const mm = ms.mem_map;
+  mm.flags[r.pfn]! |= PG_anon | PG_lru | PG_swapbacked;
+  mm.mapcount[r.pfn] = 1;
+  clear_frames(ms, r.pfn);
+  return r.pfn;
+}
+
+/** drop one reference; the last frees the page (folio_put → __free_pages) */
+function put_page(ms: MachineState, pfn: number): void {
+  const mm = ms.mem_map;
+  if (mm.refcount[pfn]! > 1) {
+    mm.refcount[pfn]!--;
+    return;
+  }
+  mm.flags[pfn]! &= ~(PG_anon | PG_lru | PG_swapbacked | PG_dirty);
+  mm.mapcount[pfn] = 0;
+  clear_frames(ms, pfn);
+  __free_pages(ms, pfn, 0);
+}
+
+/** the page cache drops its reference (truncate / evict) */
+export function put_cache_page(ms: MachineState, pfn: number): void {
+  put_page(ms, pfn);
+}
+
+/** filemap_fault() / shmem_get_folio(): the page at pgoff in the inode's cache, read in (zeros) if absent */
+function find_or_create_cache_page(ms: MachineState, f: inode, pgoff: number): number {
+  const have = f.pages.get(pgoff);
+  if (have !== undefined) return have;
+  const r = __alloc_pages(ms, GFP_HIGHUSER_MOVABLE, 0);
+  if (r.pfn < 0) return -1;
+  const mm = ms.mem_map;
+  mm.flags[r.pfn]! |= PG_lru | (f.kind === "shmem" ? PG_swapbacked : 0);
+  mm.mapcount[r.pfn] = 0;
+  clear_frames(ms, r.pfn);
+  f.pages.set(pgoff, r.pfn);
+  if (ms.trace.on) ms.trace.emit(f.kind === "shmem" ? "shmem_get_folio" : "filemap_fault", f.kind === "shmem" ? "mm/shmem.c" : "mm/filemap.c", `${f.path} page ${pgoff}: not in the page cache, new frame PFN ${hex(r.pfn)}${f.kind === "file" ? " (read from disk)" : " (zeroed)"}`, { pfn: r.pfn, pgoff });
+  return r.pfn;
+}
+
+function rss_kind(v: vm_area_struct, pfn: number, ms: MachineState): "anon" | "file" | "shmem" {
+  if (ms.mem_map.flags[pfn]! & PG_anon) return "anon";
+  return v.vm_file?.kind === "shmem" ? "shmem" : "file";
+}
+
+function rss_add(ms: MachineState, mm: mm_struct, v: vm_area_struct, pfn: number, n: number): void {
+  mm.rss[rss_kind(v, pfn, ms)] += n;
+  if (mm.rss_pages > mm.hiwater_rss) mm.hiwater_rss = mm.rss_pages;
+}
+
+// ---------------------------------------------------------------- the fault handler
+
+export interface fault_result {
+  ok: boolean;
+  /** the kernel function that handled it */
+  fn: string;
+  /** why it failed (SIGSEGV), or what was done */
+  why: string;
+  code?: "SIGSEGV" | "ENOMEM";
+}
+
+/**
+ * handle_mm_fault() behind x86's do_user_addr_fault() (arch/x86/mm/fault.c): find the VMA (growing
+ * the stack down if the address is just below it), check access_error(), then resolve the PTE.
+ * `present`: the PTE was present (a protection fault, PF_PROT), else not present.
+ */
+export function handle_mm_fault(ms: MachineState, task: task_struct, va: bigint, access: access_kind, present: boolean): fault_result {
+  const mm = task.mm!;
+  const P = BigInt(ms.arch.PAGE_SIZE);
+  const tr = ms.trace;
+  let i = find_vma_index(mm, va);
+  let vma = mm.vmas[i];
+  if (va >= mm.task_size) return segv(ms, `${hex(va)} is a kernel address: user mode may not touch it (fault_in_kernel_space → bad_area_nosemaphore)`);
+  if (!vma) return segv(ms, `no VMA at or above ${hex(va)} (bad_area)`);
+  if (vma.vm_start > va) {
+    // expand_stack(): a VM_GROWSDOWN VMA grows down to the faulting page (within the 8 MiB rlimit
+    // and keeping the guard gap above the previous VMA)
+    const prev = mm.vmas[i - 1];
+    const newstart = (va / P) * P;
+    const limit = 8n << 20n;
+    if (!(vma.vm_flags & VM_GROWSDOWN) || vma.vm_end - newstart > limit || (prev && prev.vm_end + stack_guard_gap(ms) > newstart))
+      return segv(ms, `${hex(va)} is in no VMA (the next one starts at ${hex(vma.vm_start)}): bad_area`);
+    if (tr.on) tr.emit("expand_downwards", "mm/mmap.c", `grow the stack from ${hex(vma.vm_start)} down to ${hex(newstart)}`);
+    vma.vm_start = newstart;
+    vma.vm_pgoff = Number(newstart / P);
+  }
+  // access_error()
+  const f = vma.vm_flags;
+  if (access === "write" && !(f & VM_WRITE)) return segv(ms, `write to ${hex(va)} in a VMA without write permission (${permstr(f)}): access_error`);
+  if (access !== "write" && present) return segv(ms, `${access === "exec" ? "instruction fetch from" : "read of"} ${hex(va)}: the page is present but the access is not allowed (${access === "exec" ? "NX" : "protection"}; VMA ${permstr(f)}): access_error`);
+  if (access !== "write" && !(f & (VM_READ | VM_WRITE | VM_EXEC))) return segv(ms, `${hex(va)} is in a PROT_NONE VMA: access_error`);
+  if (tr.on) tr.emit("handle_mm_fault", F, `${access} fault at ${hex(va)} in VMA ${hex(vma.vm_start)}-${hex(vma.vm_end)} ${permstr(f)}${present ? " (page present: protection fault)" : " (page not present)"}`, { va: hex(va), access });
+  tr.depth++;
+  try {
+    const r = handle_pte_fault(ms, mm, vma, va, access === "write");
+    if (r.ok) {
+      task.min_flt++;
+      ms.vmstat_pgfault = (ms.vmstat_pgfault ?? 0) + 1;
+    }
+    return r;
+  } finally {
+    tr.depth--;
+  }
+}
+
+declare module "../kernel/machine" {
+  interface MachineState {
+    /** /proc/vmstat pgfault */
+    vmstat_pgfault?: number;
+  }
+}
+
+function permstr(f: number): string {
+  return (f & VM_READ ? "r" : "-") + (f & VM_WRITE ? "w" : "-") + (f & VM_EXEC ? "x" : "-") + (f & VM_SHARED ? "s" : "p");
+}
+
+function segv(ms: MachineState, why: string): fault_result {
+  if (ms.trace.on) ms.trace.emit("bad_area", "arch/x86/mm/fault.c", `SIGSEGV: ${why}`);
+  return { ok: false, fn: "bad_area", why, code: "SIGSEGV" };
+}
+
+function oom(ms: MachineState, fn: string): fault_result {
+  if (ms.trace.on) ms.trace.emit(fn, F, "VM_FAULT_OOM: no free frame");
+  return { ok: false, fn, why: "out of memory (VM_FAULT_OOM)", code: "ENOMEM" };
+}
+
+/** handle_pte_fault(): allocate the tables, then none → do_anonymous_page/do_fault, present → do_wp_page */
+function handle_pte_fault(ms: MachineState, mm: mm_struct, vma: vm_area_struct, va: bigint, write: boolean): fault_result {
+  const fmt = pt_format_of(ms.arch);
+  const slot = pt_alloc_walk(ms, mm.pgd, va, mm);
+  if (!slot) return oom(ms, "__pte_alloc");
+  const e: pt_entry = { lo: 0, hi: 0 };
+  entry_read(ms, fmt, slot.table, slot.idx, e);
+  const P = BigInt(ms.arch.PAGE_SIZE);
+  const page_va = (va / P) * P;
+  const prot = vm_get_page_prot(vma.vm_flags);
+  if (!pte_present(e.lo)) {
+    if (vma_is_anonymous(vma)) {
+      if (!write) {
+        // do_anonymous_page(), read: map the zero page, special and read-only
+        const z = zero_pfn(ms);
+        const ne = mk_entry(fmt, z, prot | _PAGE_SPECIAL);
+        entry_write(ms, fmt, slot.table, slot.idx, ne.lo, ne.hi);
+        if (ms.trace.on) ms.trace.emit("do_anonymous_page", F, `read of untouched anonymous memory: map the shared zero page (PFN ${hex(z)}) read-only; no frame allocated`, { pfn: z });
+        return { ok: true, fn: "do_anonymous_page", why: "mapped the zero page" };
+      }
+      const pfn = new_anon_page(ms);
+      if (pfn < 0) return oom(ms, "do_anonymous_page");
+      const ne = mk_entry(fmt, pfn, prot | _PAGE_RW | _PAGE_DIRTY);
+      entry_write(ms, fmt, slot.table, slot.idx, ne.lo, ne.hi);
+      rss_add(ms, mm, vma, pfn, 1);
+      if (ms.trace.on) ms.trace.emit("do_anonymous_page", F, `first write to ${hex(page_va)}: new zeroed frame PFN ${hex(pfn)} (GFP_HIGHUSER_MOVABLE), PTE writable and dirty`, { pfn });
+      return { ok: true, fn: "do_anonymous_page", why: `new frame ${hex(pfn)}` };
+    }
+    if (vma.special) {
+      // a special mapping's fault (vdso/vvar): the kernel's own frames, inserted as special PFNs
+      const pfn = special_pfn(ms, vma, page_va);
+      const ne = mk_entry(fmt, pfn, prot | _PAGE_SPECIAL);
+      entry_write(ms, fmt, slot.table, slot.idx, ne.lo, ne.hi);
+      if (ms.trace.on) ms.trace.emit("special_mapping_fault", "mm/mmap.c", `${vma.special}: map the kernel's frame PFN ${hex(pfn)}`, { pfn });
+      return { ok: true, fn: "special_mapping_fault", why: `mapped ${vma.special}` };
+    }
+    // do_fault(): file or shmem
+    const f = vma.vm_file!;
+    const pgoff = vma.vm_pgoff + Number((page_va - vma.vm_start) / P);
+    const shared = (vma.vm_flags & VM_SHARED) !== 0;
+    if (write && !shared) {
+      // do_cow_fault(): copy the file page into a new anonymous page
+      const src = find_or_create_cache_page(ms, f, pgoff);
+      if (src < 0) return oom(ms, "do_cow_fault");
+      const pfn = new_anon_page(ms);
+      if (pfn < 0) return oom(ms, "do_cow_fault");
+      copy_frame(ms, pfn, src);
+      const ne = mk_entry(fmt, pfn, prot | _PAGE_RW | _PAGE_DIRTY);
+      entry_write(ms, fmt, slot.table, slot.idx, ne.lo, ne.hi);
+      rss_add(ms, mm, vma, pfn, 1);
+      if (ms.trace.on) ms.trace.emit("do_cow_fault", F, `write to a private file mapping: copy ${f.path} page ${pgoff} (PFN ${hex(src)}) into a new anonymous frame PFN ${hex(pfn)}`, { pfn, src });
+      return { ok: true, fn: "do_cow_fault", why: `private copy ${hex(pfn)}` };
+    }
+    const pfn = find_or_create_cache_page(ms, f, pgoff);
+    if (pfn < 0) return oom(ms, shared ? "do_shared_fault" : "do_read_fault");
+    const mmap = ms.mem_map;
+    mmap.refcount[pfn]!++;
+    mmap.mapcount[pfn]!++;
+    const ne = mk_entry(fmt, pfn, prot | (write ? _PAGE_RW | _PAGE_DIRTY : 0));
+    entry_write(ms, fmt, slot.table, slot.idx, ne.lo, ne.hi);
+    rss_add(ms, mm, vma, pfn, 1);
+    const fn = shared && write ? "do_shared_fault" : "do_read_fault";
+    if (ms.trace.on) ms.trace.emit(fn, F, `map ${f.path} page ${pgoff} (PFN ${hex(pfn)}) ${write ? "writable" : "read-only"}`, { pfn });
+    return { ok: true, fn, why: `mapped ${hex(pfn)}` };
+  }
+  if (!write) {
+    // spurious (another CPU fixed it, or a stale TLB entry): nothing to do
+    return { ok: true, fn: "handle_pte_fault", why: "spurious fault: PTE already present" };
+  }
+  // do_wp_page(): write to a present read-only PTE in a writable VMA
+  const old = entry_pfn(fmt, e.lo, e.hi);
+  const mmap = ms.mem_map;
+  if (!is_special(e.lo) && mmap.flags[old]! & PG_anon && mmap.mapcount[old] === 1 && mmap.refcount[old] === 1) {
+    // wp_page_reuse(): the page is ours alone
+    entry_write(ms, fmt, slot.table, slot.idx, (e.lo | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED) >>> 0, e.hi);
+    flush_tlb_mm_range(ms, mm.id, page_va, page_va + P);
+    if (ms.trace.on) ms.trace.emit("wp_page_reuse", F, `PFN ${hex(old)} is mapped once: make the PTE writable in place`, { pfn: old });
+    return { ok: true, fn: "wp_page_reuse", why: "reused" };
+  }
+  if (!is_special(e.lo) && vma.vm_flags & VM_SHARED) {
+    // wp_page_shared(): a shared page becomes writable (and dirty)
+    entry_write(ms, fmt, slot.table, slot.idx, (e.lo | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED) >>> 0, e.hi);
+    flush_tlb_mm_range(ms, mm.id, page_va, page_va + P);
+    if (ms.trace.on) ms.trace.emit("wp_page_shared", F, `shared page PFN ${hex(old)}: writable in place`, { pfn: old });
+    return { ok: true, fn: "wp_page_shared", why: "shared writable" };
+  }
+  // wp_page_copy(): a new anonymous page, zeroed (from the zero page) or a copy
+  const pfn = new_anon_page(ms);
+  if (pfn < 0) return oom(ms, "wp_page_copy");
+  const fromZero = is_special(e.lo) && old === task_table_of(ms).zero_pfn;
+  if (!fromZero) copy_frame(ms, pfn, old);
+  const ne = mk_entry(fmt, pfn, (entry_prot(fmt, e) & ~_PAGE_SPECIAL) | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED);
+  entry_write(ms, fmt, slot.table, slot.idx, ne.lo, ne.hi);
+  if (!is_special(e.lo)) {
+    rss_add(ms, mm, vma, old, -1);
+    mmap.mapcount[old]!--;
+    put_page(ms, old);
+  }
+  rss_add(ms, mm, vma, pfn, 1);
+  flush_tlb_mm_range(ms, mm.id, page_va, page_va + P);
+  if (ms.trace.on) ms.trace.emit("wp_page_copy", F, fromZero ? `write to the zero page: new zeroed frame PFN ${hex(pfn)} replaces it in the PTE` : `copy-on-write: PFN ${hex(old)} copied to new frame PFN ${hex(pfn)}`, { pfn, old });
+  return { ok: true, fn: "wp_page_copy", why: `new frame ${hex(pfn)}` };
+}
+
+/** the kernel frame behind a [vdso]/[vvar] page: frames of the kernel image (data the kernel owns) */
+function special_pfn(ms: MachineState, vma: vm_area_struct, page_va: bigint): number {
+  const img = ms.reserved.find((r) => /kernel image/.test(r.name));
+  const base = img ? img.base + Math.max(0, img.size - 16) : 0;
+  const n = Number((page_va - vma.vm_start) / BigInt(ms.arch.PAGE_SIZE));
+  return base + (vma.special === "[vdso]" ? 8 : 0) + n;
+}
+
+// ---------------------------------------------------------------- unmapping and mprotect
+
+/**
+ * zap_pte_range() (mm/memory.c) over a VMA's [start, end): clear every PTE; each normal page loses
+ * a mapping and a reference (the last frees it); RSS drops. The caller flushes the TLB and frees
+ * the page tables.
+ */
+export function zap_page_range(ms: MachineState, mm: mm_struct, vma: vm_area_struct, start: bigint, end: bigint): void {
+  const fmt = pt_format_of(ms.arch);
+  const mmap = ms.mem_map;
+  let n = 0;
+  pt_walk_range(ms, mm.pgd, start, end, (table, idx, _va, e) => {
+    const lo = e.lo;
+    entry_write(ms, fmt, table, idx, 0, 0);
+    if (!pte_present(lo) || is_special(lo)) return;
+    const pfn = entry_pfn(fmt, lo, e.hi);
+    rss_add(ms, mm, vma, pfn, -1);
+    if (lo & _PAGE_DIRTY && !(mmap.flags[pfn]! & PG_anon)) mmap.flags[pfn]! |= PG_dirty;
+    mmap.mapcount[pfn]!--;
+    put_page(ms, pfn);
+    n++;
+  });
+  if (ms.trace.on && n) ms.trace.emit("zap_pte_range", F, `${hex(start)}-${hex(end)}: ${n} page${n > 1 ? "s" : ""} unmapped`, { pages: n });
+}
+
+/**
+ * change_pte_range() (mm/mprotect.c): every present PTE of the VMA gets the VMA's new protection
+ * (pte_modify keeps the frame, A, D and SPECIAL); a private anonymous page mapped once, or a dirty
+ * shared page, is made writable at once when the VMA is writable (can_change_pte_writable).
+ */
+export function change_pte_range(ms: MachineState, mm: mm_struct, vma: vm_area_struct): void {
+  const fmt = pt_format_of(ms.arch);
+  const prot = vm_get_page_prot(vma.vm_flags);
+  const mmap = ms.mem_map;
+  const keep = _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_SPECIAL;
+  let n = 0;
+  pt_walk_range(ms, mm.pgd, vma.vm_start, vma.vm_end, (table, idx, _va, e) => {
+    if (!pte_present(e.lo)) return;
+    const pfn = entry_pfn(fmt, e.lo, e.hi);
+    let p = (prot & ~keep) | (e.lo & keep);
+    if (vma.vm_flags & VM_WRITE && !is_special(e.lo)) {
+      const shared = (vma.vm_flags & VM_SHARED) !== 0;
+      if ((!shared && mmap.flags[pfn]! & PG_anon && mmap.mapcount[pfn] === 1) || (shared && e.lo & _PAGE_DIRTY)) p |= _PAGE_RW;
+    }
+    const ne = mk_entry(fmt, pfn, p);
+    entry_write(ms, fmt, table, idx, ne.lo, ne.hi);
+    n++;
+  });
+  if (ms.trace.on && n) ms.trace.emit("change_pte_range", "mm/mprotect.c", `${n} PTE${n > 1 ? "s" : ""} rewritten with the new protection`, { ptes: n });
+}
+
+/** present normal (non-special) PTEs in a range: what RSS counts */
+export function count_present(ms: MachineState, mm: mm_struct, start: bigint, end: bigint): number {
+  let n = 0;
+  pt_walk_range(ms, mm.pgd, start, end, (_t, _i, _va, e) => {
+    if (pte_present(e.lo) && !is_special(e.lo)) n++;
+  });
+  return n;
+}
+
+
+
+// ---------------------------------------------------------------- user memory through the MMU
+
+export interface user_access_result {
+  ok: boolean;
+  /** the bytes read */
+  data?: Uint8Array;
+  /** faults taken, in order */
+  faults: { va: bigint; fn: string; why: string }[];
+  /** the first MMU translation of each page touched */
+  translations: mmu_result[];
+  /** on failure: SIGSEGV (or ENOMEM) and why, at which address */
+  code?: "SIGSEGV" | "ENOMEM";
+  why?: string;
+  at?: bigint;
+  error_code?: number;
+}
+
+/**
+ * copy_to_user()/copy_from_user() as the process itself would do it: each page goes through the MMU
+ * of the task's CPU (TLB, walk); a page fault goes to handle_mm_fault() and the access is retried.
+ */
+export function user_access(ms: MachineState, task: task_struct, va: bigint, access: access_kind, lenOrData: number | Uint8Array): user_access_result {
+  const mm = task.mm!;
+  const P = BigInt(ms.arch.PAGE_SIZE);
+  const data = typeof lenOrData === "number" ? undefined : lenOrData;
+  const len = typeof lenOrData === "number" ? lenOrData : lenOrData.length;
+  const out = data ? undefined : new Uint8Array(len);
+  const res: user_access_result = { ok: true, faults: [], translations: [] };
+  switch_mm(ms, task.cpu, mm.id);
+  let done = 0;
+  // a long copy traces its first pages only (a 16 MiB write would otherwise log 4096 faults)
+  const TRACE_PAGES = 16;
+  const was = ms.trace.on;
+  let pages = 0;
+  try {
+  while (done < len || (len === 0 && done === 0 && res.translations.length === 0)) {
+    if (++pages === TRACE_PAGES + 1 && was) ms.trace.on = false;
+    const at = va + BigInt(done);
+    const off = Number(at % P);
+    const chunk = Math.min(len - done, ms.arch.PAGE_SIZE - off);
+    let r = mmu_translate(ms, task.cpu, mm.id, mm.pgd, at, access, "user");
+    for (let tries = 0; r.fault && tries < 4; tries++) {
+      if (r.fault.kind === "non-canonical") {
+        Object.assign(res, { ok: false, code: "SIGSEGV", why: `${r.fault.reason}: general protection fault`, at, error_code: 0 });
+        res.translations.push(r);
+        return res;
+      }
+      const fr = handle_mm_fault(ms, task, at, access, r.fault.kind === "protection");
+      res.faults.push({ va: at, fn: fr.fn, why: fr.why });
+      if (!fr.ok) {
+        Object.assign(res, { ok: false, code: fr.code, why: fr.why, at, error_code: r.fault.error_code });
+        res.translations.push(r);
+        return res;
+      }
+      r = mmu_translate(ms, task.cpu, mm.id, mm.pgd, at, access, "user");
+    }
+    if (r.fault) {
+      Object.assign(res, { ok: false, code: "SIGSEGV", why: r.fault.reason, at, error_code: r.fault.error_code });
+      return res;
+    }
+    res.translations.push(r);
+    if (data) write_frame(ms, r.pfn!, off, data.subarray(done, done + chunk));
+    else out!.set(read_frame(ms, r.pfn!, off, chunk), done);
+    done += chunk;
+    if (len === 0) break;
+  }
+  } finally {
+    ms.trace.on = was;
+    if (was && pages > TRACE_PAGES) ms.trace.emit("copy_to_user", "arch/x86/lib/usercopy.c", `… ${pages - TRACE_PAGES} more pages accessed the same way (trace elided; ${res.faults.length} faults in all)`);
+  }
+  if (out) res.data = out;
+  return res;
+}
