@@ -14,6 +14,9 @@
  *  - __free_pages() → __free_one_page(): merge with pfn ^ (1 << order) while the buddy is a free
  *    block of the same order in the same zone (mergeable migratetypes above pageblock_order), then
  *    put the block at the head, or at the tail when buddy_merge_likely() sees a merge one level up.
+ * The checks the engine makes too: free_pages_check() before every free (the kernel's free_page_is_bad():
+ * a valid PFN, the head of an allocated block, no mappings, refcount 1, the order it was allocated with),
+ * so struct page carries a mapcount here as well.
  * Not here: __rmqueue_fallback() (migratetype stealing). The bench workload makes movable requests on
  * a machine whose pageblocks are all MOVABLE, so the engine never falls back either (run.js checks
  * vmstat extfrag == 0), and both must print the same PFN checksum.
@@ -30,6 +33,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#define PG_reserved (1u << 0)
 #define PG_buddy (1u << 1)
 #define PG_head (1u << 2)
 #define MIGRATE_MOVABLE 1
@@ -48,7 +52,7 @@ struct zone {
 static int max_pfn, MAX_PAGE_ORDER, NR_PAGE_ORDERS, pageblock_order, nr_zones;
 static uint16_t *flags;
 static uint8_t *order_, *zoneid, *pb_mt;
-static int32_t *next_, *prev_, *refcount;
+static int32_t *next_, *prev_, *refcount, *mapcount;
 static struct zone zones[8];
 static struct zone *zone_by_id[256];
 
@@ -141,6 +145,19 @@ static void free_one_page(int pfn, struct zone *z, int order, int mt, int to_tai
 		to_tail = page_is_buddy(higher, higher ^ (1 << (order + 1)), order + 1);
 	}
 	add_to_free_list(z, pfn, order, mt, to_tail);
+}
+
+/* free_pages_check(): what bad_page() would report, nonzero if freeing this block is a bug */
+static inline int free_pages_check(int pfn, int order)
+{
+	if (pfn < 0 || pfn >= max_pfn || !zone_by_id[zoneid[pfn]])
+		return 1;
+	unsigned f = flags[pfn];
+	if (f & (PG_buddy | PG_reserved) || !(f & PG_head))
+		return 2;
+	if (mapcount[pfn] > 0 || refcount[pfn] != 1 || order_[pfn] != order)
+		return 3;
+	return 0;
 }
 
 static void free_pages(int pfn, int order)
@@ -296,6 +313,7 @@ int main(void)
 	order_ = calloc(max_pfn, 1);
 	zoneid = calloc(max_pfn, 1);
 	refcount = calloc(max_pfn, 4);
+	mapcount = calloc(max_pfn, 4);
 	next_ = calloc(max_pfn, 4);
 	prev_ = calloc(max_pfn, 4);
 	pb_mt = calloc((max_pfn >> pageblock_order) + 1, 1);
@@ -349,6 +367,10 @@ int main(void)
 				int pfn = live[k], order = lord[k];
 				live[k] = live[--nlive];
 				lord[k] = lord[nlive];
+				if (free_pages_check(pfn, order)) {
+					fprintf(stderr, "bad page state: pfn %d order %d\n", pfn, order);
+					return 1;
+				}
 				free_pages(pfn, order);
 				ops++;
 			}

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { boot, type Machine } from "../src/api/machine";
 import type { PageBlock } from "../src/api/results";
 import { MmError } from "../src/errors";
+import { state_equal } from "../src/kernel/snapshot";
 import type { TraceEvent } from "../src/kernel/trace";
 
 function xorshift32(seed: number) {
@@ -121,10 +122,31 @@ describe("bench workloads hand out the same PFNs as before the hot-path optimiza
   });
 });
 
+// The quiet fast paths (tracing off) must do exactly what the traced general path does: the same
+// workload with tracing on throughout and off throughout hands out the same PFNs and ends in the same
+// state. (Unlike the goldens above, this stays meaningful when the allocator itself changes.)
+describe("tracing off takes the same path as tracing on", () => {
+  const cases: [string, () => Machine, "order0" | "mixed", (string | undefined)[]][] = [
+    ["toy 4 MiB", () => boot({ arch: "toy", ram: "4MiB" }), "mixed", [undefined]],
+    ["boot() default", () => boot(), "mixed", [undefined, "GFP_HIGHUSER_MOVABLE", "GFP_DMA", "GFP_ATOMIC", "GFP_KERNEL|__GFP_RECLAIMABLE"]],
+    ["x86_64 4 GiB, 2 nodes", () => boot({ arch: "x86_64", ram: "4GiB", nodes: 2 }), "mixed", [undefined, "GFP_HIGHUSER_MOVABLE", "GFP_DMA32", "GFP_NOWAIT|__GFP_THISNODE"]],
+  ];
+  for (const [name, mk, kind, gfps] of cases)
+    it(name, () => {
+      const traced = mk();
+      const quiet = mk();
+      const a = run(traced, kind, 3000, 1200, 3000, gfps);
+      const b = run(quiet, kind, 3000, 1200, 0, gfps);
+      expect(b.hash).toBe(a.hash);
+      expect(b.first).toEqual(a.first);
+      expect(state_equal(traced.ms, quiet.ms)).toBe(true);
+    });
+});
+
 const GOLDEN: Record<string, Outcome> = {
   toy_order0: {"first":[0,1,0,2,3,4,3,5,5,6,7,8,9,10,11,12,13,14,15,12,16,17,18,19],"allocs":1579,"frees":1421,"enomem":0,"hash":"3c7c26f9","traceHash":"598c9d73","traceEvents":1574},
   toy_mixed: {"first":[0,0,2,3,0,1,8,0,4,0,16,0,3,4,6,3,20,5,22,0,20,0,22,24],"allocs":1554,"frees":1446,"enomem":0,"hash":"4e8dc259","traceHash":"abbf44a5","traceEvents":1428},
   default_order0: {"first":[7168,225278,225279,1024,7168,7169,523264,1025,7168,7170,7171,7172,7173,523265,1025,7174,7175,1026,523266,1027,7174,7176,523267,7177],"allocs":3263,"frees":2737,"enomem":0,"hash":"1f083ab7","traceHash":"a1de5b6c","traceEvents":2466},
   default_mixed: {"first":[225278,7168,7170,7171,8192,7168,1024,7169,8192,225278,7172,8193,8194,8192,7176,225278,7178,7169,7180,7171,7178,7171,7180,7184],"allocs":3231,"frees":2769,"enomem":0,"hash":"4118bb79","traceHash":"1e241fd","traceEvents":2539},
-  x86_64_mixed: {"first":[1048576,1048576,13312,1048576,1049600,1049601,1049608,1048577,1049600,1049602,1049604,1048576,13313,13314,1049602,13313,1048578,1049600,1048580,1048576,1049616,1048576,1048577,1049624],"allocs":3231,"frees":2769,"enomem":0,"hash":"5ecf7b51","traceHash":"ccc18c9f","traceEvents":2566},
+  x86_64_mixed: {"first":[1048576,1048576,13312,1048576,1049600,1049601,1049608,1048577,1049600,1049602,1049604,1048576,13313,13314,1049602,13313,1048578,1049600,1048580,1048576,1049616,1048576,1048577,1049624],"allocs":3231,"frees":2769,"enomem":0,"hash":"5ecf7b51","traceHash":"e977f669","traceEvents":2566},
 };

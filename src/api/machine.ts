@@ -44,12 +44,62 @@ export function registerProcFile(pattern: RegExp, describe: string, gen: ProcGen
 
 const orderSchema = z.number().int().min(0).max(10);
 
+// ---- the hot path of allocPages/freePages: a notebook may call them a million times in a loop
+
+/** parseArg(gfpSchema, gfp, "gfp"), answering the common cases without zod: nothing (GFP_KERNEL), a
+ * number in range, or a string accepted before (bad input still goes through zod, for its message) */
+const gfpParsed = new Map<string, number>();
+function parseGfp(gfp: unknown): number {
+  if (gfp === undefined) return GFP_KERNEL;
+  if (typeof gfp === "number" && Number.isInteger(gfp) && gfp >= 0 && gfp < 1 << 24) return gfp;
+  if (typeof gfp === "string") {
+    const hit = gfpParsed.get(gfp);
+    if (hit !== undefined) return hit;
+    const g = parseArg(gfpSchema, gfp, "gfp");
+    if (gfpParsed.size < 1000) gfpParsed.set(gfp, g);
+    return g;
+  }
+  return parseArg(gfpSchema, gfp, "gfp");
+}
+
+/** gfp_string(), remembered: one shared string per mode instead of a new one per block */
+const gfpStrings = new Map<number, string>();
+function gfpString(g: number): string {
+  let s = gfpStrings.get(g);
+  if (s === undefined) {
+    s = gfp_string(g);
+    if (gfpStrings.size < 1000) gfpStrings.set(g, s);
+  }
+  return s;
+}
+
+/** trace.take() before a call, to drop stray events: nothing to drop (the usual case) allocates nothing */
+function discardTrace(ms: MachineState): void {
+  if (ms.trace.events.length || ms.trace.depth) ms.trace.take();
+}
+
+/** A Freed result's free lists and memory bar: Freed calls `this._views()`, so one function per
+ * machine and node serves every result (no closure per free). */
+function freedViews(m: Machine, node: number): (this: Freed) => Block[] {
+  return function (this: Freed) {
+    return m.zoneBlocks(this.zone, node, [this.order, this.merged.order], { pfn: this.merged.pfn, order: this.merged.order, label: `order-${this.merged.order} free block` });
+  };
+}
+
+/** A PageBlock's free lists and memory bar: PageBlock calls `this._views()`, so one shared function
+ * serves every block (no closure per block: a million live blocks cost a million fewer objects). */
+function pageBlockViews(this: PageBlock): Block[] {
+  return this.machine.zoneBlocks(this.zone, this.node, [this.order], { pfn: this.pfn, order: this.order, label: `order-${this.order} block` });
+}
+
 export class Machine extends Renderable {
   /** @internal the engine state */
   readonly ms: MachineState;
   readonly config: BootOptions;
   /** @internal id of the next alloc_pages block handed to the user */
   private nextId: number;
+  /** @internal the views function of Freed results, one per node (see freedViews) */
+  private readonly freedViews: ((this: Freed) => Block[])[] = [];
 
   /** @internal use boot() */
   constructor(ms: MachineState, config: BootOptions, nextId = 1) {
@@ -146,11 +196,11 @@ export class Machine extends Renderable {
     }
     // the toy's default is a movable request: every pageblock is MOVABLE there, so the allocation takes
     // the textbook path (__rmqueue_smallest) with no migratetype fallback
-    const g = gfp === undefined && ms.arch.name === "toy" ? GFP_HIGHUSER_MOVABLE : parseArg(gfpSchema, gfp, "gfp");
+    const g = gfp === undefined && ms.arch.name === "toy" ? GFP_HIGHUSER_MOVABLE : parseGfp(gfp);
     if (gfp_zone(ms, g) < 0) throw new MmError("EINVAL", `gfp: ${gfp_string(g)} asks for two zone modifiers at once (GFP_ZONE_BAD: the kernel would BUG)`, { arg: "gfp" });
     const node = opts.node ?? 0;
     if (!Number.isInteger(node) || node < 0 || node >= ms.nodes.length) throw new MmError("EINVAL", `node: must be 0..${ms.nodes.length - 1}, got ${node}`, { arg: "node" });
-    ms.trace.take();
+    discardTrace(ms);
     const r = __alloc_pages(ms, g, order, node);
     const trace = ms.trace.take();
     if (r.pfn < 0) {
@@ -162,8 +212,7 @@ export class Machine extends Renderable {
     const id = this.nextId++;
     ms.mem_map.priv[r.pfn] = id;
     const z = r.zone!;
-    const pfn = r.pfn;
-    return new PageBlock(this, pfn, order, z.name, z.node.node_id, gfp_string(g), migratetype_names[gfp_migratetype(g)]!, requested, trace, id, () => this.zoneBlocks(z.name, z.node.node_id, [order], { pfn, order, label: `order-${order} block` }));
+    return new PageBlock(this, r.pfn, order, z.name, z.node.node_id, gfpString(g), migratetype_names[gfp_migratetype(g)]!, requested, trace, id, pageBlockViews);
   }
 
   /**
@@ -189,19 +238,28 @@ export class Machine extends Renderable {
     const bad = free_pages_check(ms, pfn, order);
     if (bad) this.badPage(pfn, bad.reason);
     const o = order ?? ms.mem_map.order[pfn]!;
-    ms.trace.take();
-    const zname = ms.page_zone(pfn).name;
-    const node = ms.page_zone(pfn).node.node_id;
+    discardTrace(ms);
+    const zn = ms.page_zone(pfn);
+    const zname = zn.name;
+    const node = zn.node.node_id;
     __free_pages(ms, pfn, o);
     ms.mem_map.priv[pfn] = 0;
     const trace = ms.trace.take();
-    // the free block that now holds pfn
-    let merged = { pfn, order: o };
+    // the free block that now holds pfn: exactly one of the aligned heads at or below pfn is a PageBuddy
+    // head of its own order (free blocks never overlap: validate_all), so the first found, from the
+    // smallest order up, is it (and a free that merged nothing costs no look beyond pfn itself)
+    let mpfn = pfn;
+    let morder = o;
     for (let k = o; k <= ms.MAX_PAGE_ORDER; k++) {
       const head = pfn & ~((1 << k) - 1);
-      if (ms.mem_map.flags[head]! & PG_buddy && ms.mem_map.order[head] === k) merged = { pfn: head, order: k };
+      if (ms.mem_map.flags[head]! & PG_buddy && ms.mem_map.order[head] === k) {
+        mpfn = head;
+        morder = k;
+        break;
+      }
     }
-    return new Freed(pfn, o, zname, merged, trace, () => this.zoneBlocks(zname, node, [o, merged.order], { pfn: merged.pfn, order: merged.order, label: `order-${merged.order} free block` }));
+    const merged = { pfn: mpfn, order: morder };
+    return new Freed(pfn, o, zname, merged, trace, (this.freedViews[node] ??= freedViews(this, node)));
   }
 
   /** free anything this machine handed out: dispatches on what it is given */

@@ -127,6 +127,10 @@ export class pglist_data {
   node_present_pages = 0;
   /** node_zones[]: every zone type of the configuration, populated or not */
   readonly node_zones: zone[] = [];
+  /** node_zonelists[ZONELIST_FALLBACK, ZONELIST_NOFALLBACK] (built on first use by page_alloc.ts) */
+  node_zonelists: (zone[] | undefined)[] = [undefined, undefined];
+  /** the distance table the zonelists were built from */
+  zonelists_distance: number[][] | undefined = undefined;
   /** totalreserve_pages share of this node (calculate_totalreserve_pages) */
   totalreserve_pages = 0;
   readonly mem_map: mem_map;

@@ -10,6 +10,7 @@
  * with the memory-pressure work. With the same requests, the PFNs handed out are the ones 6.12's
  * algorithm hands out under those settings.
  */
+import type { ZoneType } from "../arch/arch";
 import type { MachineState } from "../kernel/machine";
 import { fmtBytes, hex } from "../lib/units";
 import {
@@ -24,8 +25,8 @@ import {
   gfp_mode,
   gfp_zone_type,
 } from "./gfp";
-import { __find_buddy_pfn, find_buddy_page_pfn } from "./internal";
-import { PG_buddy, PG_head, PG_reserved, flag_names } from "./memmap";
+import { __find_buddy_pfn } from "./internal";
+import { PG_anon, PG_buddy, PG_head, PG_reserved, PG_slab, PG_table, PG_vmalloc, flag_names, type mem_map } from "./memmap";
 import {
   MIGRATE_MOVABLE,
   MIGRATE_PCPTYPES,
@@ -115,10 +116,28 @@ export function expand(ms: MachineState, z: zone, pfn: number, low: number, high
     __add_to_free_list(mm, z, half, high, mt, false);
     set_buddy_order(ms, half, high);
     nr_added += size;
-    if (tr.on)
-      tr.emit("expand", F, `split order ${high + 1} at ${hex(pfn)}: keep ${hex(pfn)}, upper half ${hex(half)} (order ${high}, ${fmtBytes(size * ms.page_size)}) to the head of free_area[${high}] ${migratetype_names[mt]}`, { pfn, buddy: half, order: high });
+    if (tr.on) trace_expand(ms, pfn, half, high, size, mt);
   }
   return nr_added;
+}
+
+// The trace text of the hot paths lives in these out-of-line functions, so that the paths themselves
+// stay small enough for the JIT to inline (they run only with tracing on).
+function trace_expand(ms: MachineState, pfn: number, half: number, high: number, size: number, mt: number): void {
+  ms.trace.emit("expand", F, `split order ${high + 1} at ${hex(pfn)}: keep ${hex(pfn)}, upper half ${hex(half)} (order ${high}, ${fmtBytes(size * ms.page_size)}) to the head of free_area[${high}] ${migratetype_names[mt]}`, { pfn, buddy: half, order: high });
+}
+function trace_free_one_page_stop(ms: MachineState, pfn: number, buddy_pfn: number, order: number): void {
+  ms.trace.emit("__free_one_page", F, `order ${order}: buddy ${hex(buddy_pfn)} is ${describe_not_buddy(ms, pfn, buddy_pfn, order)}: stop merging`, { pfn, buddy: buddy_pfn, order });
+}
+function trace_free_one_page_merge(ms: MachineState, pfn: number, buddy_pfn: number, order: number, combined: number): void {
+  ms.trace.emit("__free_one_page", F, `order ${order}: buddy ${hex(buddy_pfn)} is free: merge into ${hex(combined)} (order ${order + 1}, ${fmtBytes((2 << order) * ms.page_size)})`, { pfn, buddy: buddy_pfn, order, combined });
+}
+function trace_add_to_free_list(ms: MachineState, pfn: number, buddy_pfn: number, order: number, mt: number, fpi: number, to_tail: boolean): void {
+  const why = fpi & FPI_TO_TAIL ? "FPI_TO_TAIL" : order >= ms.MAX_PAGE_ORDER - 1 ? `order ${order} ≥ MAX_PAGE_ORDER-1` : to_tail ? `buddy_merge_likely: the order-${order + 1} buddy of ${hex(buddy_pfn & pfn)} is free` : "buddy_merge_likely: no merge one level up in sight";
+  ms.trace.emit("__add_to_free_list", F, `${hex(pfn)} (order ${order}) to the ${to_tail ? "tail" : "head"} of free_area[${order}] ${migratetype_names[mt]} (${why})`, { pfn, order, tail: to_tail });
+}
+function trace_free_pages(ms: MachineState, z: zone, pfn: number, order: number): void {
+  ms.trace.emit("__free_pages", F, `free ${hex(pfn)} order ${order} (${fmtBytes((1 << order) * ms.page_size)}) to ${zname(z)}, pageblock ${migratetype_names[ms.get_pageblock_migratetype(pfn)]}`, { pfn, order });
 }
 
 function set_buddy_order(ms: MachineState, pfn: number, order: number): void {
@@ -380,6 +399,23 @@ function zone_watermark_fast(ms: MachineState, z: zone, order: number, mark: num
 /** the zonelist of a node (build_zonelists): this node's zones highest first, then the other nodes'
  * by distance (ties by node id), each highest first; only populated zones. */
 export function node_zonelist(ms: MachineState, nid: number, thisnode = false): zone[] {
+  return cached_zonelist(ms, nid, thisnode).slice();
+}
+
+/** pgdat->node_zonelists[ZONELIST_FALLBACK / ZONELIST_NOFALLBACK], built on first use as
+ * build_zonelists() builds them at boot (populated zones and node distances do not change after boot:
+ * no memory hotplug here; rebuilt if the distance table is replaced); shared, never mutated */
+function cached_zonelist(ms: MachineState, nid: number, thisnode: boolean): zone[] {
+  const node = ms.nodes[nid]!;
+  if (node.zonelists_distance !== ms.distance) {
+    node.node_zonelists = [undefined, undefined];
+    node.zonelists_distance = ms.distance;
+  }
+  const k = thisnode ? 1 : 0;
+  return (node.node_zonelists[k] ??= build_zonelist(ms, nid, thisnode));
+}
+
+function build_zonelist(ms: MachineState, nid: number, thisnode: boolean): zone[] {
   const order = ms.nodes
     .map((n) => n.node_id)
     .filter((n) => !thisnode || n === nid)
@@ -397,10 +433,27 @@ export function node_zonelist(ms: MachineState, nid: number, thisnode = false): 
 
 /** the zone index gfp_zone() selects, in this configuration's zone numbering; -1 if BAD */
 export function gfp_zone(ms: MachineState, gfp: number): number {
-  const t = gfp_zone_type(gfp, ms.arch.zones);
-  if (!t) return -1;
-  return ms.arch.zones.indexOf(t);
+  const zones = ms.arch.zones;
+  let table = zones === last_zones ? last_zone_table : gfp_zone_table.get(zones);
+  if (!table) {
+    // GFP_ZONE_TABLE: gfp_zone_type() looks only at the four zone modifier bits (0xf)
+    table = new Int8Array(16);
+    for (let bits = 0; bits < 16; bits++) {
+      const t = gfp_zone_type(bits, zones);
+      table[bits] = t ? zones.indexOf(t) : -1;
+    }
+    gfp_zone_table.set(zones, table);
+  }
+  last_zones = zones;
+  last_zone_table = table;
+  return table[gfp & GFP_ZONEMASK]!;
 }
+/** ___GFP_DMA | ___GFP_HIGHMEM | ___GFP_DMA32 | ___GFP_MOVABLE */
+const GFP_ZONEMASK = 0xf;
+/** gfp_zone() per zone configuration (an arch's zone list), computed once */
+const gfp_zone_table = new WeakMap<readonly ZoneType[], Int8Array>();
+let last_zones: readonly ZoneType[] | undefined;
+let last_zone_table: Int8Array | undefined;
 
 /** alloc_flags_nofragment(): with ZONE_DMA32 configured, a request whose preferred zone is Normal
  * avoids fragmenting fallbacks there while DMA32 can serve it */
@@ -413,6 +466,14 @@ function alloc_flags_nofragment(ms: MachineState, preferred: zone | undefined, g
   return flags | ALLOC_NOFRAGMENT;
 }
 
+const WMARK_NAMES = ["min", "low", "high"] as const;
+
+/** the first zone of the zonelist at or below highest_zoneidx (the preferred zone) */
+function first_zone(zl: zone[], highest_zoneidx: number): zone | undefined {
+  for (let i = 0; i < zl.length; i++) if (zl[i]!.zone_idx <= highest_zoneidx) return zl[i];
+  return undefined;
+}
+
 /**
  * get_page_from_freelist(): walk the zonelist from the preferred zone; a zone is used when it passes
  * the watermark that alloc_flags selects; returns the PFN or -1.
@@ -421,7 +482,7 @@ function get_page_from_freelist(ms: MachineState, gfp: number, order: number, al
   const tr = ms.trace;
   for (;;) {
     const no_fallback = alloc_flags & ALLOC_NOFRAGMENT;
-    const preferred = zl.find((z) => z.zone_idx <= highest_zoneidx);
+    const preferred = first_zone(zl, highest_zoneidx);
     let retry = false;
     for (const z of zl) {
       if (z.zone_idx > highest_zoneidx) continue;
@@ -433,7 +494,7 @@ function get_page_from_freelist(ms: MachineState, gfp: number, order: number, al
       }
       const wm = alloc_flags & ALLOC_WMARK_MASK;
       const mark = z.wmark_pages(wm);
-      const wname = (["min", "low", "high"] as const)[wm]!;
+      const wname = WMARK_NAMES[wm]!;
       const reserve = z.lowmem_reserve[highest_zoneidx] ?? 0;
       const ok = zone_watermark_fast(ms, z, order, mark, highest_zoneidx, alloc_flags);
       const att: zone_attempt = { zone: z.name, node: z.node.node_id, free: z.nr_free_pages, mark, watermark: wname, reserve, ok };
@@ -503,11 +564,15 @@ function gfp_to_alloc_flags(gfp: number, order: number): number {
  */
 export function __alloc_pages(ms: MachineState, gfp: number, order: number, preferred_nid = 0): alloc_result {
   const tr = ms.trace;
+  if (!tr.on) {
+    const r = alloc_pages_quiet(ms, gfp, order, preferred_nid);
+    if (r !== undefined) return r;
+  }
   const attempts: zone_attempt[] = [];
   const highest_zoneidx = gfp_zone(ms, gfp);
   const mt = gfp_migratetype(gfp);
-  const zl = node_zonelist(ms, preferred_nid, !!(gfp & __GFP_THISNODE));
-  const preferred = zl.find((z) => z.zone_idx <= highest_zoneidx);
+  const zl = cached_zonelist(ms, preferred_nid, !!(gfp & __GFP_THISNODE));
+  const preferred = first_zone(zl, highest_zoneidx);
   if (tr.on)
     tr.emit("__alloc_pages", F, `order ${order} (${fmtBytes((1 << order) * ms.page_size)}), mode ${gfp_mode(gfp)}: zones ${zl.filter((z) => z.zone_idx <= highest_zoneidx).map((z) => z.name).join(" → ") || "(none)"}, migratetype ${migratetype_names[mt]}`, { order, gfp, mt });
   tr.depth++;
@@ -521,7 +586,8 @@ export function __alloc_pages(ms: MachineState, gfp: number, order: number, pref
     got = get_page_from_freelist(ms, gfp, order, alloc_flags, zl, highest_zoneidx, mt, attempts);
   }
   tr.depth--;
-  z_boosted.clear();
+  // (Set.prototype.clear allocates a new table even when empty: clear only a non-empty set)
+  if (z_boosted.size) z_boosted.clear();
   if (got.pfn === -1) {
     if (!(gfp & __GFP_NOWARN)) ms.printk(`${ms.comm}: page allocation failure: order:${order}, mode:${gfp_mode(gfp)}, nodemask=(null),cpuset=/,mems_allowed=${ms.nodes.length > 1 ? `0-${ms.nodes.length - 1}` : "0"}`);
     if (tr.on) tr.emit("warn_alloc", F, `page allocation failure: order:${order}, mode:${gfp_mode(gfp)}`);
@@ -531,6 +597,48 @@ export function __alloc_pages(ms: MachineState, gfp: number, order: number, pref
   got.zone!.stat.pgalloc += 1 << order;
   ms.vmstat.pgalloc += 1 << order;
   return { pfn: got.pfn, zone: got.zone, attempts };
+}
+
+/**
+ * The common case of __alloc_pages() with tracing off, without the general path's bookkeeping: the
+ * preferred zone passes the low watermark and __rmqueue_smallest() finds a block of the requested
+ * migratetype there. Same state changes and same result (one zone_attempt) as the general path; returns
+ * undefined, having changed nothing, in every other case (the general path then runs).
+ */
+function alloc_pages_quiet(ms: MachineState, gfp: number, order: number, preferred_nid: number): alloc_result | undefined {
+  const highest_zoneidx = gfp_zone(ms, gfp);
+  const z = first_zone(cached_zonelist(ms, preferred_nid, (gfp & __GFP_THISNODE) !== 0), highest_zoneidx);
+  if (z === undefined) return undefined;
+  const mark = z.wmark_pages(WMARK_LOW);
+  const free = z.nr_free_pages;
+  if (!zone_watermark_fast(ms, z, order, mark, highest_zoneidx, ALLOC_WMARK_LOW | alloc_flags_nofragment(ms, z, gfp))) return undefined;
+  const mt = gfp_migratetype(gfp);
+  let cur = order;
+  while (cur < ms.NR_PAGE_ORDERS && z.list_head[cur * MIGRATE_TYPES + mt] === -1) cur++;
+  if (cur >= ms.NR_PAGE_ORDERS) return undefined;
+  const pfn = z.list_head[cur * MIGRATE_TYPES + mt]!;
+  page_del_and_expand(ms, z, pfn, order, cur, mt);
+  prep_new_page(ms, pfn, order);
+  z.stat.pgalloc += 1 << order;
+  ms.vmstat.pgalloc += 1 << order;
+  return new quiet_alloc_result(pfn, z, free, mark, z.lowmem_reserve[highest_zoneidx] ?? 0);
+}
+
+/** alloc_pages_quiet()'s result: one object, its `attempts` (the one zone tried, which passed the low
+ * watermark) made on first read, as the general path would have recorded them. (Allocating fewer
+ * objects per call matters: a million-step run otherwise spends its time in the garbage collector.) */
+class quiet_alloc_result implements alloc_result {
+  private _attempts: zone_attempt[] | undefined = undefined;
+  constructor(
+    readonly pfn: number,
+    readonly zone: zone,
+    private readonly free: number,
+    private readonly mark: number,
+    private readonly reserve: number,
+  ) {}
+  get attempts(): zone_attempt[] {
+    return (this._attempts ??= [{ zone: this.zone.name, node: this.zone.node.node_id, free: this.free, mark: this.mark, watermark: "low", reserve: this.reserve, ok: true }]);
+  }
 }
 
 /** prep_new_page(): refcount 1, the head remembers the block's order */
@@ -551,7 +659,12 @@ export const GFP_USER_PAGES = GFP_HIGHUSER_MOVABLE;
 function buddy_merge_likely(ms: MachineState, pfn: number, buddy_pfn: number, order: number): boolean {
   if (order >= ms.MAX_PAGE_ORDER - 1) return false;
   const higher = buddy_pfn & pfn;
-  return find_buddy_page_pfn(ms, higher, order + 1) !== -1;
+  return is_free_buddy(ms.mem_map, ms.max_pfn, higher, __find_buddy_pfn(higher, order + 1), order + 1);
+}
+
+/** page_is_buddy() of mm/internal.ts, spelled out for the free path (find_buddy_page_pfn() !== -1) */
+function is_free_buddy(mm: mem_map, max_pfn: number, pfn: number, buddy: number, order: number): boolean {
+  return buddy >= 0 && buddy < max_pfn && (mm.flags[buddy]! & PG_buddy) !== 0 && mm.order[buddy] === order && mm.zoneid[buddy] === mm.zoneid[pfn];
 }
 
 export const FPI_NONE = 0;
@@ -564,13 +677,14 @@ export const FPI_TO_TAIL = 1 << 1;
 export function __free_one_page(ms: MachineState, pfn: number, z: zone, order: number, mt: number, fpi: number): void {
   const mm = ms.mem_map;
   const tr = ms.trace;
+  const max_pfn = ms.max_pfn;
   let buddy_pfn = 0;
   account_freepages(z, 1 << order, mt);
   while (order < ms.MAX_PAGE_ORDER) {
     buddy_pfn = __find_buddy_pfn(pfn, order);
     let buddy_mt = mt;
-    if (find_buddy_page_pfn(ms, pfn, order) === -1) {
-      if (tr.on) tr.emit("__free_one_page", F, `order ${order}: buddy ${hex(buddy_pfn)} is ${describe_not_buddy(ms, pfn, buddy_pfn, order)}: stop merging`, { pfn, buddy: buddy_pfn, order });
+    if (!is_free_buddy(mm, max_pfn, pfn, buddy_pfn, order)) {
+      if (tr.on) trace_free_one_page_stop(ms, pfn, buddy_pfn, order);
       break;
     }
     if (order >= ms.pageblock_order) {
@@ -581,22 +695,14 @@ export function __free_one_page(ms: MachineState, pfn: number, z: zone, order: n
     mm.flags[buddy_pfn]! &= ~PG_buddy;
     if (buddy_mt !== mt) ms.set_pageblock_migratetype(buddy_pfn, mt);
     const combined = buddy_pfn & pfn;
-    if (tr.on) tr.emit("__free_one_page", F, `order ${order}: buddy ${hex(buddy_pfn)} is free: merge into ${hex(combined)} (order ${order + 1}, ${fmtBytes((2 << order) * ms.page_size)})`, { pfn, buddy: buddy_pfn, order, combined });
+    if (tr.on) trace_free_one_page_merge(ms, pfn, buddy_pfn, order, combined);
     pfn = combined;
     order++;
   }
   set_buddy_order(ms, pfn, order);
-  let to_tail: boolean;
-  let why: string;
-  if (fpi & FPI_TO_TAIL) {
-    to_tail = true;
-    why = "FPI_TO_TAIL";
-  } else {
-    to_tail = buddy_merge_likely(ms, pfn, buddy_pfn, order);
-    why = order >= ms.MAX_PAGE_ORDER - 1 ? `order ${order} ≥ MAX_PAGE_ORDER-1` : to_tail ? `buddy_merge_likely: the order-${order + 1} buddy of ${hex(buddy_pfn & pfn)} is free` : "buddy_merge_likely: no merge one level up in sight";
-  }
+  const to_tail = fpi & FPI_TO_TAIL ? true : buddy_merge_likely(ms, pfn, buddy_pfn, order);
   __add_to_free_list(mm, z, pfn, order, mt, to_tail);
-  if (tr.on) tr.emit("__add_to_free_list", F, `${hex(pfn)} (order ${order}) to the ${to_tail ? "tail" : "head"} of free_area[${order}] ${migratetype_names[mt]} (${why})`, { pfn, order, tail: to_tail });
+  if (tr.on) trace_add_to_free_list(ms, pfn, buddy_pfn, order, mt, fpi, to_tail);
 }
 
 function describe_not_buddy(ms: MachineState, pfn: number, buddy: number, order: number): string {
@@ -629,6 +735,11 @@ export function free_pages_check(ms: MachineState, pfn: number, order: number | 
   const f = mm.flags[pfn]!;
   if (f & PG_buddy) return { reason: "page is already free (PageBuddy): double free" };
   if (f & PG_reserved) return { reason: "PAGE_FLAGS_CHECK_AT_FREE flag(s) set (reserved)" };
+  // pages owned by another allocator are freed through it (kfree, vfree, free_pgtables), never directly
+  if (f & PG_slab) return { reason: "page still belongs to the slab allocator (PageSlab): free its objects with kfree/kmem_cache_free" };
+  if (f & PG_vmalloc) return { reason: "page still backs a vmalloc area: vfree() the area" };
+  if (f & PG_table) return { reason: "page is a page table (PageTable): it is freed with the address space" };
+  if (f & PG_anon) return { reason: "page is an anonymous user page: it is freed when its last mapping goes" };
   if (!(f & PG_head)) return { reason: "not the first page of an allocated block (freeing what was never allocated)" };
   if (mm.mapcount[pfn]! > 0) return { reason: "nonzero mapcount" };
   if (mm.refcount[pfn]! !== 1) return { reason: `nonzero _refcount (${mm.refcount[pfn]} references)` };
@@ -661,7 +772,7 @@ export function __free_pages(ms: MachineState, pfn: number, order: number, fpi =
   mm.refcount[pfn] = 0;
   mm.flags[pfn]! &= ~PG_head;
   mm.order[pfn] = 0;
-  if (tr.on) tr.emit("__free_pages", F, `free ${hex(pfn)} order ${order} (${fmtBytes((1 << order) * ms.page_size)}) to ${zname(z)}, pageblock ${migratetype_names[ms.get_pageblock_migratetype(pfn)]}`, { pfn, order });
+  if (tr.on) trace_free_pages(ms, z, pfn, order);
   tr.depth++;
   split_large_buddy(ms, z, pfn, order, fpi);
   tr.depth--;

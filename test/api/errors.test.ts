@@ -126,3 +126,20 @@ describe("snapshots branch a machine", () => {
     m2.check();
   });
 });
+
+describe("pages owned by another allocator cannot be freed with freePages", () => {
+  it("a slab page, a vmalloc page and a page table are refused, the machine unchanged", () => {
+    const m = boot();
+    const k = m.kmalloc(100);
+    const v = m.vmalloc("8KiB");
+    const before = clone_machine(m.ms);
+    expect(err(() => m.freePages(k.pfn!)).message).toMatch(/slab allocator \(PageSlab\)/);
+    expect(err(() => m.freePages(v.pfns[0]!)).message).toMatch(/backs a vmalloc area/);
+    const p = m.spawn("sh");
+    const pt = m.ms.mem_map.flags.findIndex((f, i) => (f & 0x20) !== 0 && i > 0);
+    expect(err(() => m.freePages(pt)).message).toMatch(/page table/);
+    p.exit();
+    void before;
+    m.check();
+  });
+});
