@@ -10,3 +10,4 @@ export { replacement, ReplacementRun } from "./api/replacement";
 export { Process, Mapping, Access, Translation, AddressSpace, FrameDump, TlbView, VmResult, type AddressLike } from "./api/process";
 export { map_kernel_page, unmap_kernel_page } from "./mm/pgtable";
 export { KmallocResult, KmemCache, KmemEvent, VmallocArea, KmapResult, KernelLayout, WhereIs, ModuleResult, kmallocCacheFor } from "./api/kmem";
+import "./api/numa";

@@ -12,6 +12,7 @@ import { fmtBytes, hex, parseSize } from "../lib/units";
 import { validate_all } from "../mm/debug";
 import { GFP_HIGHUSER_MOVABLE, GFP_KERNEL, gfp_mode, gfp_string } from "../mm/gfp";
 import { boot_machine } from "../mm/mm_init";
+import { policy_node_and_mask, type mempolicy } from "../mm/mempolicy";
 import { PG_buddy, PG_head } from "../mm/memmap";
 import { migratetype_names } from "../mm/mmzone";
 import { __alloc_pages, __free_pages, bad_page_report, free_pages_check, get_order, gfp_zone } from "../mm/page_alloc";
@@ -96,6 +97,8 @@ export class Machine extends Renderable {
   /** @internal the engine state */
   readonly ms: MachineState;
   readonly config: BootOptions;
+  /** the current task's NUMA memory policy (set_mempolicy); undefined = MPOL_DEFAULT */
+  mempolicy: mempolicy | undefined = undefined;
   /** @internal id of the next alloc_pages block handed to the user */
   private nextId: number;
   /** @internal the views function of Freed results, one per node (see freedViews) */
@@ -198,12 +201,19 @@ export class Machine extends Renderable {
     // the textbook path (__rmqueue_smallest) with no migratetype fallback
     const g = gfp === undefined && ms.arch.name === "toy" ? GFP_HIGHUSER_MOVABLE : parseGfp(gfp);
     if (gfp_zone(ms, g) < 0) throw new MmError("EINVAL", `gfp: ${gfp_string(g)} asks for two zone modifiers at once (GFP_ZONE_BAD: the kernel would BUG)`, { arg: "gfp" });
-    const node = opts.node ?? 0;
-    if (!Number.isInteger(node) || node < 0 || node >= ms.nodes.length) throw new MmError("EINVAL", `node: must be 0..${ms.nodes.length - 1}, got ${node}`, { arg: "node" });
+    if (opts.node !== undefined && (!Number.isInteger(opts.node) || opts.node < 0 || opts.node >= ms.nodes.length)) throw new MmError("EINVAL", `node: must be 0..${ms.nodes.length - 1}, got ${opts.node}`, { arg: "node" });
+    // alloc_pages_mpol(): an explicit node (alloc_pages_node) or the current task's memory policy;
+    // the learner's task runs on CPU 0, node 0
+    const pol = this.mempolicy;
+    const il_prev = pol?.il_prev ?? -1;
+    const place = opts.node !== undefined ? { nid: opts.node } : policy_node_and_mask(pol, 0);
+    const node = place.nid;
     discardTrace(ms);
-    const r = __alloc_pages(ms, g, order, node);
+    const r = __alloc_pages(ms, g, order, node, place.nodemask, 0);
+    if (place.interleave && r.pfn >= 0 && r.zone!.node.node_id === node) r.zone!.numa.numa_interleave++;
     const trace = ms.trace.take();
     if (r.pfn < 0) {
+      if (pol) pol.il_prev = il_prev; // a failed call changes nothing, the interleave cursor included
       // the last look at each zone (the slow path's, at the min watermark) explains the failure
       const last = new Map(r.attempts.map((a) => [`${a.node}/${a.zone}`, a]));
       const tried = last.size ? [...last.values()].map((a) => `Node ${a.node} ${a.zone} (${a.why ?? "no block"})`).join("; ") : "no zone allowed by the GFP flags is populated";

@@ -45,6 +45,7 @@ export function clone_machine(src: MachineState): MachineState {
       nz.list_tail.set(z.list_tail);
       nz.list_count.set(z.list_count);
       Object.assign(nz.stat, z.stat);
+      Object.assign(nz.numa, z.numa);
       nn.node_zones.push(nz);
       byId[nz.id] = nz;
     }

@@ -61,6 +61,8 @@ export class zone {
   readonly list_count: Int32Array;
   /** counters for /proc/vmstat-like statistics on this zone */
   readonly stat = { pgalloc: 0, pgfree: 0, fallbacks: 0, steals: 0 };
+  /** NUMA events (enum numa_stat_item), counted per allocation by zone_statistics() */
+  readonly numa = { numa_hit: 0, numa_miss: 0, numa_foreign: 0, numa_interleave: 0, numa_local: 0, numa_other: 0 };
   /** zone_id stored in mem_map.zoneid for frames of this zone (1 + node*8 + zone_idx; 0 = no zone, a hole) */
   readonly id: number;
 

@@ -562,16 +562,18 @@ function gfp_to_alloc_flags(gfp: number, order: number): number {
  * (after waking kswapd). Returns the PFN of the block's first frame, or -1 with the zones tried.
  * The state changes only if a block is handed out.
  */
-export function __alloc_pages(ms: MachineState, gfp: number, order: number, preferred_nid = 0): alloc_result {
+export function __alloc_pages(ms: MachineState, gfp: number, order: number, preferred_nid = 0, nodemask?: readonly number[], local_nid = preferred_nid): alloc_result {
   const tr = ms.trace;
-  if (!tr.on) {
-    const r = alloc_pages_quiet(ms, gfp, order, preferred_nid);
+  if (!tr.on && nodemask === undefined) {
+    const r = alloc_pages_quiet(ms, gfp, order, preferred_nid, local_nid);
     if (r !== undefined) return r;
   }
   const attempts: zone_attempt[] = [];
   const highest_zoneidx = gfp_zone(ms, gfp);
   const mt = gfp_migratetype(gfp);
-  const zl = cached_zonelist(ms, preferred_nid, !!(gfp & __GFP_THISNODE));
+  let zl = cached_zonelist(ms, preferred_nid, !!(gfp & __GFP_THISNODE));
+  // for_next_zone_zonelist_nodemask(): a policy's nodemask filters the zonelist
+  if (nodemask !== undefined) zl = zl.filter((z) => nodemask.includes(z.node.node_id));
   const preferred = first_zone(zl, highest_zoneidx);
   if (tr.on)
     tr.emit("__alloc_pages", F, `order ${order} (${fmtBytes((1 << order) * ms.page_size)}), mode ${gfp_mode(gfp)}: zones ${zl.filter((z) => z.zone_idx <= highest_zoneidx).map((z) => z.name).join(" → ") || "(none)"}, migratetype ${migratetype_names[mt]}`, { order, gfp, mt });
@@ -596,7 +598,21 @@ export function __alloc_pages(ms: MachineState, gfp: number, order: number, pref
   prep_new_page(ms, got.pfn, order);
   got.zone!.stat.pgalloc += 1 << order;
   ms.vmstat.pgalloc += 1 << order;
+  zone_statistics(preferred ?? got.zone!, got.zone!, local_nid);
   return { pfn: got.pfn, zone: got.zone, attempts };
+}
+
+/** zone_statistics(): NUMA_HIT when the page came from the preferred zone's node, else NUMA_MISS here
+ * and NUMA_FOREIGN on the preferred zone; NUMA_LOCAL/OTHER by the allocating CPU's node */
+function zone_statistics(preferred: zone, z: zone, local_nid: number): void {
+  const nid = z.node.node_id;
+  if (nid === preferred.node.node_id) z.numa.numa_hit++;
+  else {
+    z.numa.numa_miss++;
+    preferred.numa.numa_foreign++;
+  }
+  if (nid === local_nid) z.numa.numa_local++;
+  else z.numa.numa_other++;
 }
 
 /**
@@ -605,7 +621,7 @@ export function __alloc_pages(ms: MachineState, gfp: number, order: number, pref
  * migratetype there. Same state changes and same result (one zone_attempt) as the general path; returns
  * undefined, having changed nothing, in every other case (the general path then runs).
  */
-function alloc_pages_quiet(ms: MachineState, gfp: number, order: number, preferred_nid: number): alloc_result | undefined {
+function alloc_pages_quiet(ms: MachineState, gfp: number, order: number, preferred_nid: number, local_nid: number): alloc_result | undefined {
   const highest_zoneidx = gfp_zone(ms, gfp);
   const z = first_zone(cached_zonelist(ms, preferred_nid, (gfp & __GFP_THISNODE) !== 0), highest_zoneidx);
   if (z === undefined) return undefined;
@@ -621,6 +637,7 @@ function alloc_pages_quiet(ms: MachineState, gfp: number, order: number, preferr
   prep_new_page(ms, pfn, order);
   z.stat.pgalloc += 1 << order;
   ms.vmstat.pgalloc += 1 << order;
+  zone_statistics(z, z, local_nid);
   return new quiet_alloc_result(pfn, z, free, mark, z.lowmem_reserve[highest_zoneidx] ?? 0);
 }
 

@@ -150,7 +150,7 @@ export function zoneinfo(ms: MachineState, nr_cpus = 1): string {
       ];
       for (const [k, v] of zstats) out += `\n      ${padr(k, 12)} ${v}`;
       if (ms.arch.pc) {
-        for (const k of ["numa_hit", "numa_miss", "numa_foreign", "numa_interleave", "numa_local", "numa_other"]) out += `\n      ${padr(k, 12)} ${k === "numa_hit" || k === "numa_local" ? z.stat.pgalloc : 0}`;
+        for (const [k, v] of Object.entries(z.numa)) out += `\n      ${padr(k, 12)} ${v}`;
       }
       out += "\n  pagesets";
       for (let cpu = 0; cpu < nr_cpus; cpu++) {
