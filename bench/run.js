@@ -308,7 +308,6 @@ function main() {
   }
 
   const pf = (ok) => (ok ? "PASS" : "FAIL");
-  console.log(`\nsummary (total bench time ${fmt(now() - T0, 1)} s; load average now ${load()} on ${os.cpus().length} CPUs: other work on the machine slows the JS runs more than C's)`);
   const rows = [["target", "measured", "limit", ""]];
   rows.push(["boot 64 GiB (median of 3)", `${fmt(b.median, 3)} s`, `< ${TARGET.bootS} s`, pf(b.median < TARGET.bootS)]);
   rows.push(["bytes per frame", `${fmt(b.perFrame, 3)} B`, `≤ ${TARGET.bytesPerFrame} B`, pf(b.perFrame <= TARGET.bytesPerFrame)]);
@@ -318,7 +317,20 @@ function main() {
     const us = (r.a.s / r.a.ops) * 1e6;
     rows.push([`API µs/op (quiet), ${r.w.name}`, `${fmt(us, 3)} µs`, `≤ ${TARGET.apiUs} µs`, pf(us <= TARGET.apiUs)]);
   }
+  // the other subsystems' benchmarks (each a module whose run() returns { name, value, unit, target, pass })
+  for (const file of ["vm.js", "kmem.js", "fork.js"]) {
+    const mod = path.join(__dirname, file);
+    if (!require("node:fs").existsSync(mod)) continue;
+    console.log(`\n${file}: running…`);
+    for (const r of require(mod).run()) {
+      if (r.pass === null || r.pass === undefined) continue;
+      const v = r.unit === "s" ? `${fmt(r.value, 3)} s` : r.unit === "ms" ? `${fmt(r.value, 1)} ms` : `${Math.round(r.value).toLocaleString("en-US")} ${r.unit}`;
+      rows.push([r.name.trim(), v, String(r.target), pf(r.pass)]);
+    }
+  }
   const wid = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  console.log(`\nsummary (total bench time ${fmt(now() - T0, 1)} s; load average now ${load()} on ${os.cpus().length} CPUs: other work on the machine slows the JS runs more than C's)`);
+
   for (const r of rows) row(...r.map((c, i) => c.padEnd(wid[i])));
   if (rows.some((r) => r[3] === "FAIL")) process.exitCode = 1;
 }
