@@ -463,6 +463,10 @@ export class KernelLayout extends Renderable {
       segments: ks.filter((r) => r.kind !== "hole").map((r) => ({ start: r.start > kernelFrom ? r.start : kernelFrom, len: r.end - (r.start > kernelFrom ? r.start : kernelFrom), tone: tone(r.kind), label: r.name })),
       marks: ks.filter((r, i) => ["direct", "vmalloc", "pkmap", "modules"].includes(r.kind) && !ks.slice(0, i).some((q) => q.name === r.name)).slice(0, 8).map((r) => ({ at: r.start, label: r.name })),
     };
+    // one legend entry per colour, naming the kinds of region drawn in it
+    const legend = new Map<string, Set<string>>();
+    for (const r of ks) if (r.kind !== "hole") (legend.get(tone(r.kind)) ?? legend.set(tone(r.kind), new Set()).get(tone(r.kind))!).add(r.kind === "direct" ? "direct map" : r.kind);
+    (bar as { legend?: { tone: "kernel"; label: string }[] }).legend = [...legend].map(([t, names]) => ({ tone: t as "kernel", label: [...names].join(" / ") }));
     const w = a.bits / 4;
     const rows: CellLike[][] = this.regions.map((r) => [{ text: r.name, tone: tone(r.kind) }, r.start.toString(16).padStart(w, "0"), (r.end - 1n).toString(16).padStart(w, "0"), fmtBytes(r.end - r.start), r.desc]);
     const hm = high_memory(ms);
