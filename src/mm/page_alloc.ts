@@ -627,7 +627,8 @@ function alloc_pages_quiet(ms: MachineState, gfp: number, order: number, preferr
   if (z === undefined) return undefined;
   const mark = z.wmark_pages(WMARK_LOW);
   const free = z.nr_free_pages;
-  if (!zone_watermark_fast(ms, z, order, mark, highest_zoneidx, ALLOC_WMARK_LOW | alloc_flags_nofragment(ms, z, gfp))) return undefined;
+  // (ALLOC_NOFRAGMENT and ALLOC_KSWAPD only matter to the fallback, which this path never takes)
+  if (!zone_watermark_fast(ms, z, order, mark, highest_zoneidx, ALLOC_WMARK_LOW)) return undefined;
   const mt = gfp_migratetype(gfp);
   let cur = order;
   while (cur < ms.NR_PAGE_ORDERS && z.list_head[cur * MIGRATE_TYPES + mt] === -1) cur++;
