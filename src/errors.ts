@@ -16,6 +16,7 @@ export type MmErrorCode =
   | "ENOENT"
   | "SIGSEGV"
   | "SIGBUS"
+  | "SIGABRT"
   | "EBUG";
 
 export class MmError extends Error {

@@ -11,3 +11,5 @@ export { Process, Mapping, Access, Translation, AddressSpace, FrameDump, TlbView
 export { map_kernel_page, unmap_kernel_page } from "./mm/pgtable";
 export { KmallocResult, KmemCache, KmemEvent, VmallocArea, KmapResult, KernelLayout, WhereIs, ModuleResult, kmallocCacheFor } from "./api/kmem";
 import "./api/numa";
+export { Fork, ProcessTree, ProcessList } from "./api/fork";
+export { Allocation, HeapState } from "./api/malloc";

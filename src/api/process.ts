@@ -1,6 +1,7 @@
 /**
  * The facade of virtual memory: `m.spawn(name)`, `m.process(pid)`, `m.ps()`, `m.translate(va)` (a
- * kernel-mode walk of swapper_pg_dir), `m.frame(pfn)` (a frame's raw entries or bytes), and the
+ * kernel-mode walk of the page tables a CPU has loaded: the last process's pgd there, whose kernel
+ * half is the same in every process, or swapper_pg_dir before any), `m.frame(pfn)` (a frame's raw entries or bytes), and the
  * Process a learner pokes: mmap/munmap/mprotect/brk/read/write/touch/translate/exit, `p.maps`.
  * Results are fluent: a Mapping knows its process (`p.mmap("1MiB").write("hi").translate()`), and
  * anything with an `addr` is accepted where an address is expected.
@@ -16,7 +17,7 @@ import { spawn_task, shmem_zero_inode } from "../kernel/exec";
 import { do_exit } from "../kernel/exit";
 import { find_task, task_table_of, type task_struct } from "../kernel/sched";
 import { fmtBytes, hex, parseSize } from "../lib/units";
-import { mmu_translate, type mmu_access, type mmu_mode, type mmu_result } from "../hw/mmu";
+import { mmu_translate, type mmu_access, type mmu_mode, type mmu_res } from "../hw/mmu";
 import { switch_mm, tlbs, type tlb_policy } from "../hw/tlb";
 import { count_present, user_access, type access_kind, type user_access_result } from "../mm/memory";
 import { PG_anon, PG_table, PG_zero, flag_names } from "../mm/memmap";
@@ -27,6 +28,10 @@ import { maps_vmas, proc_pid_maps, proc_pid_smaps, proc_pid_statm, smap_gather_s
 import { Renderable } from "../render/renderable";
 import type { Block, View } from "../render/view";
 import { Machine, registerMeminfoSource, registerProcFile, registerValidator } from "./machine";
+import { copy_process } from "../kernel/fork";
+import { MADV_DOFORK, MADV_DONTFORK, MADV_KEEPONFORK, MADV_WIPEONFORK, do_madvise } from "../mm/mmap";
+import { Fork, ProcessList, ProcessTree } from "./fork";
+import { Allocation, HeapState, heap_snapshot, libc_call, libc_fork, libc_of, validate_malloc } from "./malloc";
 import { ProcFile } from "./results";
 
 // ---------------------------------------------------------------- argument parsing
@@ -131,43 +136,60 @@ function traceBlock(trace: TraceEvent[]): Block[] {
 
 // ---------------------------------------------------------------- results
 
+/** one level of a Translation's walk */
+export interface TranslationStep {
+  level: string;
+  table: number;
+  index: number;
+  entry: bigint;
+  flags: string[];
+  next?: number;
+}
+
 /** the MMU's answer for one address */
 export class Translation extends Renderable {
   readonly va: bigint;
   readonly access: mmu_access;
   readonly mode: mmu_mode;
-  readonly pa?: bigint;
   readonly pfn?: number;
   readonly pageSize?: number;
   readonly tlb: "hit" | "miss";
   readonly cpu: number;
   readonly fault?: { kind: string; level?: string; reason: string; errorCode: number };
-  /** the walk, top first: level name, table PFN, index, raw entry, decoded flags */
-  readonly steps: { level: string; table: number; index: number; entry: bigint; flags: string[]; next?: number }[];
+  /** the engine's answer: the walk kept raw, decoded into `steps` (and `pa` made a bigint) on first use */
+  readonly #r: mmu_res;
+  #steps: TranslationStep[] | undefined;
   constructor(
     readonly machine: Machine,
-    r: mmu_result,
+    r: mmu_res,
     readonly pid: number | undefined,
     readonly trace: TraceEvent[] = [],
   ) {
     super();
-    const ms = machine.ms;
-    const fmt = pt_format_of(ms.arch);
+    this.#r = r;
     this.va = r.va;
     this.access = r.access;
     this.mode = r.mode;
     this.tlb = r.tlb;
     this.cpu = r.cpu;
-    if (r.pa !== undefined) {
-      this.pa = r.pa;
+    if (r.pfn !== undefined) {
       this.pfn = r.pfn;
-      this.pageSize = 2 ** r.page_shift!;
+      this.pageSize = r.page_shift! < 31 ? 1 << r.page_shift! : 2 ** r.page_shift!;
     }
     if (r.fault) this.fault = { kind: r.fault.kind, level: r.fault.level, reason: r.fault.reason, errorCode: r.fault.error_code };
-    this.steps = r.steps.map((s) => {
+  }
+  /** the physical address (undefined on a fault) */
+  get pa(): bigint | undefined {
+    return this.#r.pa;
+  }
+  /** the walk, top first: level name, table PFN, index, raw entry, decoded flags */
+  get steps(): TranslationStep[] {
+    if (this.#steps) return this.#steps;
+    const fmt = this.#r.fmt;
+    return (this.#steps = this.#r.steps.map((s) => {
       const e: pt_entry = { lo: s.lo, hi: s.hi };
       return { level: s.name, table: s.table, index: s.idx, entry: entry_value(e), flags: entry_flag_names(fmt, e, s.level), next: s.lo & _PAGE_PRESENT ? entry_pfn(fmt, s.lo, s.hi) : undefined };
-    });
+    }));
   }
   /** the address in `addr` form, so a Translation can be passed where an address is expected */
   get addr(): bigint {
@@ -378,7 +400,11 @@ export class AddressSpace extends Renderable {
     return this.text.replace(/\n$/, "").split("\n");
   }
   view(): View {
-    return { title: `/proc/${this.process.pid}/maps`, summary: `/proc/${this.process.pid}/maps (${this.lines.length} VMAs)`, blocks: [{ kind: "pre", text: this.text }, ...this._view()] };
+    // the [vsyscall] line of x86-64 is the gate area (get_gate_vma()), not one of the mm's VMAs
+    const gate = this.lines.filter((l) => l.startsWith("ffffffffff600000-") && l.endsWith(" [vsyscall]")).length;
+    const n = this.lines.filter((l) => l !== "").length - gate;
+    const count = `${n} VMA${n === 1 ? "" : "s"}${gate ? " + the [vsyscall] gate area" : ""}`;
+    return { title: `/proc/${this.process.pid}/maps`, summary: `/proc/${this.process.pid}/maps (${count})`, blocks: [{ kind: "pre", text: this.text }, ...this._view()] };
   }
   toJSON() {
     return { pid: this.process.pid, text: this.text };
@@ -657,19 +683,20 @@ export class Process extends Renderable {
    * The MMU's translation of va on this process's CPU: TLB first, then the walk (A/D bits set as
    * hardware does). Never throws for an unmapped address: the fault is the answer. No fault is handled.
    */
-  translate(va: AddressLike, opts: { access?: mmu_access; mode?: mmu_mode } = {}): Translation {
+  translate(va: AddressLike, opts?: { access?: mmu_access; mode?: mmu_mode }): Translation {
     const ms = this.machine.ms;
     const task = this.task();
     const a = parseAddr(ms, va, "va");
-    const access = opts.access ?? "read";
-    const mode = opts.mode ?? "user";
-    if (!["read", "write", "exec"].includes(access)) throw einval("opts.access", `"read", "write" or "exec", got ${String(access)}`);
-    if (!["user", "kernel"].includes(mode)) throw einval("opts.mode", `"user" or "kernel", got ${String(mode)}`);
-    this.begin();
+    const access = opts?.access ?? "read";
+    const mode = opts?.mode ?? "user";
+    if (access !== "read" && access !== "write" && access !== "exec") throw einval("opts.access", `"read", "write" or "exec", got ${String(access)}`);
+    if (mode !== "user" && mode !== "kernel") throw einval("opts.mode", `"user" or "kernel", got ${String(mode)}`);
+    // this.begin(), without making a new empty event list when there is nothing to drop
+    if (ms.trace.events.length !== 0 || ms.trace.depth !== 0) ms.trace.take();
     switch_mm(ms, task.cpu, task.mm!.id);
-    const r = mmu_translate(ms, task.cpu, task.mm!.id, task.mm!.pgd, a, access, mode);
-    // a TLB hit does no walk; show what the tables hold anyway (a debugger's walk: no A/D, no fill)
-    if (r.tlb === "hit") r.steps = mmu_translate(ms, task.cpu, task.mm!.id, task.mm!.pgd, a, access, mode, false).steps;
+    // a TLB hit does no walk; show what the tables hold anyway (a debugger's walk: no A/D, no fill),
+    // read now (the tables may change later) as raw numbers, decoded only if `steps` is asked for
+    const r = mmu_translate(ms, task.cpu, task.mm!.id, task.mm!.pgd, a, access, mode, true, true);
     return new Translation(this.machine, r, this.pid, this.end());
   }
 
@@ -693,6 +720,111 @@ export class Process extends Renderable {
     this.begin();
     do_exit(ms, task);
     return new VmResult(`pid ${this.pid} (${task.comm}) exited`, this.end());
+  }
+
+  // ------------------------------------------------------------ fork (kernel/fork.c)
+
+  /**
+   * fork(): the child process, its memory shared copy-on-write (copy_process → dup_mmap →
+   * copy_page_range). `child.forked` is the Fork result: what is shared, what was write-protected,
+   * the page-table frames it cost. The child's libc (malloc state) is the parent's.
+   */
+  fork(): Process {
+    const ms = this.machine.ms;
+    const task = this.task();
+    this.begin();
+    const rep = copy_process(ms, task);
+    libc_fork(ms, task, rep.child);
+    const child = processFor(this.machine, rep.child);
+    child._forked = new Fork(this, child, rep, this.end());
+    return child;
+  }
+  /** @internal the Fork that made this process */
+  _forked?: Fork;
+  /** the Fork result that created this process (undefined for spawned ones) */
+  get forked(): Fork | undefined {
+    return this._forked;
+  }
+
+  /** madvise(addr, len, advice) for the fork advices: "dontfork", "dofork", "wipeonfork", "keeponfork" */
+  madvise(addr: AddressLike, len: number | bigint | string, advice: "dontfork" | "dofork" | "wipeonfork" | "keeponfork"): VmResult {
+    const ms = this.machine.ms;
+    const mm = this.mm();
+    const a = parseAddr(ms, addr, "addr");
+    const P = BigInt(ms.arch.PAGE_SIZE);
+    if (a % P) throw einval("addr", `must be page-aligned (a multiple of ${P}), got ${hex(a)}`);
+    const l = parseLen(ms, len, "len", mm.task_size);
+    const adv = ({ dontfork: MADV_DONTFORK, dofork: MADV_DOFORK, wipeonfork: MADV_WIPEONFORK, keeponfork: MADV_KEEPONFORK } as Record<string, number>)[String(advice).toLowerCase().replace(/^madv_/, "")];
+    if (adv === undefined) throw einval("advice", `"dontfork", "dofork", "wipeonfork" or "keeponfork", got ${JSON.stringify(advice)}`);
+    this.begin();
+    do_madvise(ms, mm, a, l, adv);
+    return new VmResult(`madvise ${hex(a)}+${fmtBytes(l)} MADV_${String(advice).toUpperCase()} (pid ${this.pid})`, this.end(), a);
+  }
+
+  // ------------------------------------------------------------ malloc (glibc 2.39 ptmalloc)
+
+  private libc<T>(fn: (l: import("../libc/malloc").ptmalloc) => T): T {
+    const ms = this.machine.ms;
+    const task = this.task();
+    return libc_call(ms, task, (sig, why) => do_exit(ms, task, sig, why), fn);
+  }
+  private allocation(call: string, size: number, p: bigint): Allocation {
+    const ms = this.machine.ms;
+    const trace = this.end();
+    if (p === 0n) throw new MmError("ENOMEM", `${call} returned NULL (errno ENOMEM): neither brk nor mmap could provide the memory`, { trace });
+    const l = libc_of(ms, this.task())!.libc;
+    const h = heap_snapshot(ms, this.task());
+    const usable = l.malloc_usable_size(p);
+    const mmapped = h?.mmapped.some((m) => m.mem === p) ?? false;
+    return new Allocation(this, p, size, call, usable, mmapped, trace, h);
+  }
+  private parseReq(v: unknown, arg: string): number {
+    const b = parseSize(v);
+    const max = this.machine.ms.arch.bits === 64 ? 1n << 47n : 1n << 32n;
+    if (b === undefined || b < 0n || b >= max) throw einval(arg, `a size in bytes (0 .. ${fmtBytes(max - 1n)}), a number or a string like "100", "128KiB"; got ${typeof v === "string" ? JSON.stringify(v) : String(v)}`);
+    return Number(b);
+  }
+  /** malloc(size): glibc 2.39's malloc in this process (brk heap below the mmap threshold, a mapping above) */
+  malloc(size: number | bigint | string): Allocation {
+    const n = this.parseReq(size, "size");
+    this.task();
+    this.begin();
+    const p = this.libc((l) => l.malloc(n));
+    return this.allocation(`malloc(${n})`, n, p);
+  }
+  /** calloc(n, size): zeroed memory */
+  calloc(n: number | bigint | string, size: number | bigint | string): Allocation {
+    const a = this.parseReq(n, "n");
+    const b = this.parseReq(size, "size");
+    this.task();
+    this.begin();
+    const p = this.libc((l) => l.calloc(a, b));
+    return this.allocation(`calloc(${a}, ${b})`, a * b, p);
+  }
+  /** realloc(ptr, size): `ptr` an Allocation or an address (0 = malloc) */
+  realloc(ptr: AddressLike | null, size: number | bigint | string): Allocation | HeapState {
+    const ms = this.machine.ms;
+    const a = ptr === null || ptr === 0 || ptr === 0n ? 0n : parseAddr(ms, ptr, "ptr");
+    const n = this.parseReq(size, "size");
+    this.task();
+    this.begin();
+    const p = this.libc((l) => l.realloc(a, n));
+    if (n === 0 && a !== 0n) return new HeapState(this, `realloc(${hex(a)}, 0) freed it`, this.end(), heap_snapshot(ms, this.task()));
+    return this.allocation(`realloc(${hex(a)}, ${n})`, n, p);
+  }
+  /** free(ptr): glibc's free; misuse (double free, invalid pointer) aborts the process (SIGABRT) */
+  free(ptr: AddressLike | null): HeapState {
+    const ms = this.machine.ms;
+    const a = ptr === null || ptr === 0 || ptr === 0n ? 0n : parseAddr(ms, ptr, "ptr");
+    this.task();
+    this.begin();
+    this.libc((l) => l.free(a));
+    return new HeapState(this, `free(${hex(a)})`, this.end(), heap_snapshot(ms, this.task()));
+  }
+  /** the heap now: chunks, bins, brk, mmapped chunks */
+  heap(): HeapState {
+    const ms = this.machine.ms;
+    return new HeapState(this, "heap", [], heap_snapshot(ms, this.task()));
   }
 
   /** /proc/PID/maps, with a picture of the address space */
@@ -784,9 +916,14 @@ declare module "./machine" {
     spawn(name?: string, opts?: { cpu?: number }): Process;
     /** the process with this PID (ESRCH if none) */
     process(pid: number): Process;
-    /** the live processes */
-    ps(): Process[];
-    /** a kernel-mode translation through swapper_pg_dir (no process) */
+    /** the live processes (an array of Process that renders as the process tree, RSS per process) */
+    ps(): ProcessList;
+    /** the live processes as a tree (parent → children), RSS and page tables per process */
+    pstree(): ProcessTree;
+    /** a kernel-mode translation on a CPU (no process of its own): through the page tables loaded in
+     * its CR3, i.e. the pgd of the last process that ran there (kernel entries are the same in every
+     * pgd, so kernel addresses translate as through swapper_pg_dir; user addresses are that
+     * process's), or swapper_pg_dir when no process has run on it */
     translate(va: AddressLike, opts?: { access?: mmu_access; cpu?: number }): Translation;
     /** what a frame holds: page-table entries, or bytes */
     frame(pfn: number): FrameDump;
@@ -830,7 +967,11 @@ Machine.prototype.process = function (this: Machine, pid: number) {
 };
 
 Machine.prototype.ps = function (this: Machine) {
-  return [...(this.ms.procs?.tasks.values() ?? [])].map((t) => processFor(this, t));
+  return ProcessList.of_machine(this.ms, [...(this.ms.procs?.tasks.values() ?? [])].map((t) => processFor(this, t)));
+};
+
+Machine.prototype.pstree = function (this: Machine) {
+  return new ProcessTree(this.ms);
 };
 
 Machine.prototype.translate = function (this: Machine, va: AddressLike, opts: { access?: mmu_access; cpu?: number } = {}) {
@@ -844,8 +985,7 @@ Machine.prototype.translate = function (this: Machine, va: AddressLike, opts: { 
   const st = pgtable(ms);
   const t = tlbs(ms).cpus[cpu]!;
   const cr3 = t.loaded_mm >= 0 ? (cr3Of(ms, t.loaded_mm) ?? st.swapper_pgd) : st.swapper_pgd;
-  const r = mmu_translate(ms, cpu, t.loaded_mm, cr3, a, access, "kernel");
-  if (r.tlb === "hit") r.steps = mmu_translate(ms, cpu, t.loaded_mm, cr3, a, access, "kernel", false).steps;
+  const r = mmu_translate(ms, cpu, t.loaded_mm, cr3, a, access, "kernel", true, true);
   return new Translation(this, r, undefined, ms.trace.take());
 };
 
@@ -1027,4 +1167,5 @@ export function validate_vm(ms: MachineState): string | undefined {
   return undefined;
 }
 registerValidator("vm", validate_vm);
+registerValidator("malloc", validate_malloc);
 

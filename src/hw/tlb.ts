@@ -39,6 +39,104 @@ export class cpu_tlb {
   loaded_mm = -1;
   /** a clock for LRU/FIFO stamps */
   clock = 0;
+  /**
+   * The LRU/FIFO victim without scanning every entry: a binary min-heap of (stamp, entry) records,
+   * pushed at fill. A record's stamp is a lower bound of its entry's stamp (stamps only grow: a hit
+   * restamps without touching the heap), so a popped record whose stamp is still its entry's, for an
+   * entry still in the map, is the entry with the oldest stamp; stale records are re-pushed or
+   * dropped. `heap_ok` false: rebuild from the map before use (after a clone).
+   */
+  heap_stamp: number[] = [];
+  heap_entry: tlb_entry[] = [];
+  heap_ok = true;
+}
+
+function heap_push(t: cpu_tlb, stamp: number, e: tlb_entry): void {
+  const hs = t.heap_stamp;
+  const he = t.heap_entry;
+  let i = hs.length;
+  hs.push(stamp);
+  he.push(e);
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    if (hs[p]! <= stamp) break;
+    hs[i] = hs[p]!;
+    he[i] = he[p]!;
+    i = p;
+  }
+  hs[i] = stamp;
+  he[i] = e;
+}
+
+function heap_pop(t: cpu_tlb): void {
+  const hs = t.heap_stamp;
+  const he = t.heap_entry;
+  const ls = hs.pop()!;
+  const le = he.pop()!;
+  const n = hs.length;
+  if (n === 0) return;
+  let i = 0;
+  for (;;) {
+    let c = 2 * i + 1;
+    if (c >= n) break;
+    if (c + 1 < n && hs[c + 1]! < hs[c]!) c++;
+    if (hs[c]! >= ls) break;
+    hs[i] = hs[c]!;
+    he[i] = he[c]!;
+    i = c;
+  }
+  hs[i] = ls;
+  he[i] = le;
+}
+
+function heap_rebuild(t: cpu_tlb): void {
+  t.heap_stamp.length = 0;
+  t.heap_entry.length = 0;
+  for (const v of t.entries.values()) heap_push(t, v.stamp ?? 0, v);
+  t.heap_ok = true;
+}
+
+/** the entry with the oldest stamp (the first such in map order), as a scan of every entry finds it */
+function oldest_by_scan(t: cpu_tlb): tlb_entry | undefined {
+  let victim: tlb_entry | undefined;
+  let old = Infinity;
+  for (const v of t.entries.values()) {
+    const s = v.stamp ?? 0;
+    if (s < old) {
+      old = s;
+      victim = v;
+    }
+  }
+  return victim;
+}
+
+/** the entry with the oldest stamp, through the heap (equal to oldest_by_scan) */
+function oldest(t: cpu_tlb, size: number): tlb_entry | undefined {
+  if (!t.heap_ok || t.heap_stamp.length > 4 * size + 64) heap_rebuild(t);
+  const hs = t.heap_stamp;
+  const he = t.heap_entry;
+  while (hs.length) {
+    const s = hs[0]!;
+    const e = he[0]!;
+    if (t.entries.get(key_of(e.vpn, e.shift)) !== e) {
+      heap_pop(t); // gone (flushed, evicted, or its object reused for another page)
+      continue;
+    }
+    const now = e.stamp ?? 0;
+    if (now !== s) {
+      heap_pop(t); // used since: file it under its current stamp
+      heap_push(t, now, e);
+      continue;
+    }
+    heap_pop(t);
+    // an equal stamp elsewhere (only entries without one, as 0): map order decides, as the scan does
+    if (hs.length && hs[0] === s) {
+      heap_push(t, s, e);
+      return oldest_by_scan(t);
+    }
+    return e;
+  }
+  return oldest_by_scan(t);
 }
 
 export class tlb_state {
@@ -60,6 +158,7 @@ export class tlb_state {
       n.flushes = t.flushes;
       n.loaded_mm = t.loaded_mm;
       n.clock = t.clock;
+      n.heap_ok = false;
       c.cpus.push(n);
     }
     return c;
@@ -85,15 +184,17 @@ export function key_of(vpn: number, shift: number): number {
 
 /** key of a page of size 2^shift holding the address hi:lo */
 export function tlb_key(hi: number, lo: number, shift: number): number {
-  const vpn = shift >= 32 ? hi >>> (shift - 32) : hi * 2 ** (32 - shift) + (lo >>> shift);
-  return key_of(vpn, shift);
+  if (shift <= 12) return hi * POW2[32 - shift]! + (lo >>> shift);
+  const vpn = shift >= 32 ? hi >>> (shift - 32) : hi * POW2[32 - shift]! + (lo >>> shift);
+  return -(vpn * 64 + shift);
 }
+/** 2^i for i in 0..32 (no Math.pow on the lookup path) */
+const POW2: number[] = Array.from({ length: 33 }, (_, i) => 2 ** i);
 
 /** look up an address: the page sizes in use are tried smallest first */
 export function tlb_lookup(t: cpu_tlb, hi: number, lo: number, shifts: number[]): tlb_entry | undefined {
-  for (const s of shifts) {
-    const k = tlb_key(hi, lo, s);
-    const e = t.entries.get(k);
+  for (let i = 0; i < shifts.length; i++) {
+    const e = t.entries.get(tlb_key(hi, lo, shifts[i]!));
     if (e) {
       e.stamp = ++t.clock;
       return e;
@@ -102,38 +203,42 @@ export function tlb_lookup(t: cpu_tlb, hi: number, lo: number, shifts: number[])
   return undefined;
 }
 
-/** fill after a walk, evicting by the policy when full */
-export function tlb_fill(ms: MachineState, t: cpu_tlb, e: tlb_entry): void {
+/** fill after a walk, evicting by the policy when full. Returns the entry object that left the TLB
+ * (the stale one of the same page, or the victim), which nothing references any more: the walker
+ * reuses it for its next fill instead of allocating. */
+export function tlb_fill(ms: MachineState, t: cpu_tlb, e: tlb_entry): tlb_entry | undefined {
   const st = tlbs(ms);
   const k = key_of(e.vpn, e.shift);
-  if (t.entries.has(k)) t.entries.delete(k);
+  let gone = t.entries.get(k);
+  if (gone) t.entries.delete(k);
   else if (t.entries.size >= st.size) {
     if (st.policy === "random") {
       const n = ms.rng.below(t.entries.size);
       let i = 0;
-      for (const kk of t.entries.keys()) if (i++ === n) {
+      for (const [kk, v] of t.entries) if (i++ === n) {
         t.entries.delete(kk);
+        gone = v;
         break;
       }
     } else {
-      // the oldest stamp goes: last use for LRU, fill time for FIFO
-      let victim = -1;
-      let old = Infinity;
-      for (const [kk, v] of t.entries) if ((v.stamp ?? 0) < old) {
-        old = v.stamp ?? 0;
-        victim = kk;
-      }
-      t.entries.delete(victim);
+      // the oldest stamp goes: last use for LRU, fill time for FIFO (the first such in map order)
+      const victim = oldest(t, st.size);
+      if (victim) t.entries.delete(key_of(victim.vpn, victim.shift));
+      else t.entries.delete(-1);
+      gone = victim;
     }
   }
   e.stamp = ++t.clock;
   t.entries.set(k, e);
+  if (st.policy === "random") t.heap_ok = false; // no records kept: rebuilt if LRU/FIFO come back
+  else if (t.heap_ok) heap_push(t, e.stamp, e);
+  return gone === e ? undefined : gone;
 }
 
 /** lookup without touching the LRU order (FIFO hits) */
 export function tlb_peek(t: cpu_tlb, hi: number, lo: number, shifts: number[]): tlb_entry | undefined {
-  for (const s of shifts) {
-    const e = t.entries.get(tlb_key(hi, lo, s));
+  for (let i = 0; i < shifts.length; i++) {
+    const e = t.entries.get(tlb_key(hi, lo, shifts[i]!));
     if (e) return e;
   }
   return undefined;

@@ -362,6 +362,9 @@ export class ptmalloc {
   private readonly fast_wr: malloc_host["write_word"];
   private readonly buf8 = new Uint8Array(8);
 
+  /** model: emit trace events (a caller with tracing off clears it: building the text costs more than the allocator) */
+  trace_on = true;
+
   /** ptmalloc_init + malloc_init_state (malloc.c / arena.c). */
   constructor(
     readonly host: malloc_host,
@@ -931,7 +934,7 @@ export class ptmalloc {
     this.wr(e, this.protect_ptr(e, head)); // e->next = PROTECT_PTR (&e->next, entries[tc_idx])
     this.wr(this.tc_entry_addr(tc_idx), e);
     this.wr16(this.tcache + 2 * tc_idx, this.tc_count(tc_idx) + 1);
-    this.t("tcache_put", `chunk ${hx(chunk)} (size ${hx(this.chunksize(chunk))}) → tcache[${tc_idx}], count ${this.tc_count(tc_idx)}`);
+    if (this.trace_on) this.t("tcache_put", `chunk ${hx(chunk)} (size ${hx(this.chunksize(chunk))}) → tcache[${tc_idx}], count ${this.tc_count(tc_idx)}`);
   }
   /** tcache_get (tcache_get_n on entries[tc_idx]) */
   private tcache_get(tc_idx: number, last = false): number {
@@ -941,13 +944,13 @@ export class ptmalloc {
     this.wr(this.tc_entry_addr(tc_idx), this.protect_ptr(e, this.rd(e))); // REVEAL_PTR (e->next)
     this.wr16(this.tcache + 2 * tc_idx, this.tc_count(tc_idx) - 1);
     this.wr(e + this.W, 0); // e->key = 0
-    this.t("tcache_get", `tcache[${tc_idx}] → ${hx(e)}, count ${this.tc_count(tc_idx)}`);
+    if (this.trace_on) this.t("tcache_get", `tcache[${tc_idx}] → ${hx(e)}, count ${this.tc_count(tc_idx)}`);
     return e;
   }
   /** tcache_init: the per-thread cache is itself the first chunk malloc'ed from the heap */
   private tcache_init(): void {
     const bytes = this.g.TCACHE_STRUCT_SIZE;
-    this.t("tcache_init", `_int_malloc (&main_arena, ${bytes}) for tcache_perthread_struct`);
+    if (this.trace_on) this.t("tcache_init", `_int_malloc (&main_arena, ${bytes}) for tcache_perthread_struct`);
     const victim = this._int_malloc(bytes);
     if (victim) {
       this.tcache = victim;
@@ -972,25 +975,25 @@ export class ptmalloc {
     this.maybe_init_tcache();
     if (tc_idx < TCACHE_MAX_BINS && this.tcache !== 0 && this.tc_count(tc_idx) > 0) {
       const v = this.tcache_get(tc_idx, true);
-      this.t("__libc_malloc", `malloc(${bytes}) = ${hx(v)} from tcache[${tc_idx}]`);
+      if (this.trace_on) this.t("__libc_malloc", `malloc(${bytes}) = ${hx(v)} from tcache[${tc_idx}]`);
       return v;
     }
     const v = this._int_malloc(bytes);
-    this.t("__libc_malloc", `malloc(${bytes}) = ${hx(v)}`);
+    if (this.trace_on) this.t("__libc_malloc", `malloc(${bytes}) = ${hx(v)}`);
     return v;
   }
 
   /** __libc_free (with the dynamic mmap threshold update) */
   private __libc_free(mem: number): void {
     if (mem === 0) return;
-    this.t("__libc_free", `free(${hx(mem)})`);
+    if (this.trace_on) this.t("__libc_free", `free(${hx(mem)})`);
     const p = this.mem2chunk(mem);
     const sz = this.size_nomask(p);
     if (sz & IS_MMAPPED) {
       if (!this.no_dyn_threshold && sz > this.mmap_threshold && sz <= this.g.DEFAULT_MMAP_THRESHOLD_MAX) {
         this.mmap_threshold = this.chunksize_of(sz);
         this.trim_threshold = 2 * this.mmap_threshold;
-        this.t("__libc_free", `dynamic threshold: mmap_threshold = ${this.mmap_threshold}, trim_threshold = ${this.trim_threshold}`);
+        if (this.trace_on) this.t("__libc_free", `dynamic threshold: mmap_threshold = ${this.mmap_threshold}, trim_threshold = ${this.trim_threshold}`);
       }
       this.munmap_chunk(p);
     } else {
@@ -1025,14 +1028,14 @@ export class ptmalloc {
     if (mem === 0) return 0;
     const p = this.mem2chunk(mem);
     if (this.size_nomask(p) & IS_MMAPPED) {
-      this.t("__libc_calloc", `calloc(${n}, ${elem}) = ${hx(mem)}: mmapped, already zero`);
+      if (this.trace_on) this.t("__libc_calloc", `calloc(${n}, ${elem}) = ${hx(mem)}: mmapped, already zero`);
       return mem;
     }
     let csz = this.chunksize(p);
     if (p === oldtop && csz > oldtopsize) csz = oldtopsize; // clear only the non-freshly-sbrked part
     const clearsize = csz - this.W;
     this.memset0(mem, clearsize);
-    this.t("__libc_calloc", `calloc(${n}, ${elem}) = ${hx(mem)}: cleared ${clearsize} bytes`);
+    if (this.trace_on) this.t("__libc_calloc", `calloc(${n}, ${elem}) = ${hx(mem)}: cleared ${clearsize} bytes`);
     return mem;
   }
 
@@ -1068,7 +1071,7 @@ export class ptmalloc {
       return newmem;
     }
     const r = this._int_realloc(oldp, oldsize, nb);
-    this.t("__libc_realloc", `realloc(${hx(oldmem)}, ${bytes}) = ${hx(r)}`);
+    if (this.trace_on) this.t("__libc_realloc", `realloc(${hx(oldmem)}, ${bytes}) = ${hx(r)}`);
     return r;
   }
 
@@ -1127,7 +1130,7 @@ export class ptmalloc {
         this.wr(fb, this.protect_ptr(victim + 2 * W, this.fd(victim)));
         const victim_idx = this.fastbin_index(this.chunksize(victim));
         if (victim_idx !== idx) this.malloc_printerr("malloc(): memory corruption (fast)");
-        this.t("_int_malloc", `nb ${hx(nb)}: fastbin[${idx}] → ${hx(victim)}`);
+        if (this.trace_on) this.t("_int_malloc", `nb ${hx(nb)}: fastbin[${idx}] → ${hx(victim)}`);
         const tc_idx = this.csize2tidx(nb);
         if (this.tcache && tc_idx < TCACHE_MAX_BINS) {
           let tc_victim: number;
@@ -1151,7 +1154,7 @@ export class ptmalloc {
         this.set_inuse_bit_at_offset(victim, nb);
         this.set_bk(bin, bck);
         this.set_fd(bck, bin);
-        this.t("_int_malloc", `nb ${hx(nb)}: smallbin[${idx}] → ${hx(victim)}`);
+        if (this.trace_on) this.t("_int_malloc", `nb ${hx(nb)}: smallbin[${idx}] → ${hx(victim)}`);
         const tc_idx = this.csize2tidx(nb);
         if (this.tcache && tc_idx < TCACHE_MAX_BINS) {
           let tc_victim: number;
@@ -1170,7 +1173,7 @@ export class ptmalloc {
     } else {
       idx = this.largebin_index(nb);
       if (this.have_fastchunks) {
-        this.t("_int_malloc", `large request nb ${hx(nb)} (largebin[${idx}]): consolidate fastbins first`);
+        if (this.trace_on) this.t("_int_malloc", `large request nb ${hx(nb)} (largebin[${idx}]): consolidate fastbins first`);
         this.malloc_consolidate();
       }
     }
@@ -1210,7 +1213,7 @@ export class ptmalloc {
           this.set_head(victim, nb + PREV_INUSE);
           this.set_head(remainder, remainder_size + PREV_INUSE);
           this.set_foot(remainder, remainder_size);
-          this.t("_int_malloc", `nb ${hx(nb)}: split last_remainder ${hx(victim)}, remainder ${hx(remainder)} (${hx(remainder_size)}) stays in unsorted`);
+          if (this.trace_on) this.t("_int_malloc", `nb ${hx(nb)}: split last_remainder ${hx(victim)}, remainder ${hx(remainder)} (${hx(remainder_size)}) stays in unsorted`);
           return this.chunk2mem(victim);
         }
 
@@ -1226,7 +1229,7 @@ export class ptmalloc {
             return_cached = true;
             continue;
           }
-          this.t("_int_malloc", `nb ${hx(nb)}: exact fit in unsorted → ${hx(victim)}`);
+          if (this.trace_on) this.t("_int_malloc", `nb ${hx(nb)}: exact fit in unsorted → ${hx(victim)}`);
           return this.chunk2mem(victim);
         }
 
@@ -1276,12 +1279,12 @@ export class ptmalloc {
         this.set_fd(victim, fwd);
         this.set_bk(fwd, victim);
         this.set_fd(bck, victim);
-        this.t("_int_malloc", `unsorted chunk ${hx(victim)} (${hx(size)}) → ${victim_index < NSMALLBINS ? "smallbin" : "largebin"}[${victim_index}]`);
+        if (this.trace_on) this.t("_int_malloc", `unsorted chunk ${hx(victim)} (${hx(size)}) → ${victim_index < NSMALLBINS ? "smallbin" : "largebin"}[${victim_index}]`);
         if (++iters >= MAX_ITERS) break;
       }
 
       if (return_cached) {
-        this.t("_int_malloc", `nb ${hx(nb)}: exact fits cached, return one from tcache[${tc_idx}]`);
+        if (this.trace_on) this.t("_int_malloc", `nb ${hx(nb)}: exact fits cached, return one from tcache[${tc_idx}]`);
         return this.tcache_get(tc_idx);
       }
 
@@ -1317,7 +1320,7 @@ export class ptmalloc {
             this.set_head(remainder, remainder_size + PREV_INUSE);
             this.set_foot(remainder, remainder_size);
           }
-          this.t("_int_malloc", `nb ${hx(nb)}: best fit ${hx(victim)} (${hx(size)}) in largebin[${idx}]`);
+          if (this.trace_on) this.t("_int_malloc", `nb ${hx(nb)}: best fit ${hx(victim)} (${hx(size)}) in largebin[${idx}]`);
           return this.chunk2mem(victim);
         }
       }
@@ -1377,7 +1380,7 @@ export class ptmalloc {
             this.set_foot(remainder, remainder_size);
           }
           const bi = this.bin_of(bin);
-          this.t("_int_malloc", `nb ${hx(nb)}: binmap → ${bi < NSMALLBINS ? "smallbin" : "largebin"}[${bi}] chunk ${hx(victim)} (${hx(size)})${remainder_size >= MINSIZE ? `, remainder ${hx(remainder_size)} → unsorted` : ""}`);
+          if (this.trace_on) this.t("_int_malloc", `nb ${hx(nb)}: binmap → ${bi < NSMALLBINS ? "smallbin" : "largebin"}[${bi}] chunk ${hx(victim)} (${hx(size)})${remainder_size >= MINSIZE ? `, remainder ${hx(remainder_size)} → unsorted` : ""}`);
           found = true;
           break;
         }
@@ -1394,13 +1397,13 @@ export class ptmalloc {
         this.top = remainder;
         this.set_head(victim, nb + PREV_INUSE);
         this.set_head(remainder, remainder_size + PREV_INUSE);
-        this.t("_int_malloc", `nb ${hx(nb)}: split top ${hx(victim)}, new top ${hx(remainder)} (${hx(remainder_size)})`);
+        if (this.trace_on) this.t("_int_malloc", `nb ${hx(nb)}: split top ${hx(victim)}, new top ${hx(remainder)} (${hx(remainder_size)})`);
         return this.chunk2mem(victim);
       } else if (this.have_fastchunks) {
         this.malloc_consolidate();
         idx = this.in_smallbin_range(nb) ? this.smallbin_index(nb) : this.largebin_index(nb);
       } else {
-        this.t("_int_malloc", `nb ${hx(nb)}: top ${hx(size)} too small → sysmalloc`);
+        if (this.trace_on) this.t("_int_malloc", `nb ${hx(nb)}: top ${hx(size)} too small → sysmalloc`);
         return this.sysmalloc(nb);
       }
     }
@@ -1412,12 +1415,12 @@ export class ptmalloc {
   private MORECORE(increment: number): number {
     const r = this.host.sbrk(BigInt(increment));
     if (r === null) {
-      this.t("MORECORE", `sbrk(${increment}) = -1 (ENOMEM)`);
+      if (this.trace_on) this.t("MORECORE", `sbrk(${increment}) = -1 (ENOMEM)`);
       return 0;
     }
     if (increment !== 0) {
       this.on_undo(() => void this.host.sbrk(BigInt(-increment)));
-      this.t("MORECORE", `sbrk(${increment < 0 ? "-" + hx(-increment) : hx(increment)}) = ${hx(Number(r))}`);
+      if (this.trace_on) this.t("MORECORE", `sbrk(${increment < 0 ? "-" + hx(-increment) : hx(increment)}) = ${hx(Number(r))}`);
     }
     return Number(r);
   }
@@ -1425,12 +1428,12 @@ export class ptmalloc {
   private MMAP(size: number): number {
     const r = this.host.mmap(BigInt(size));
     if (r === null) {
-      this.t("MMAP", `mmap(NULL, ${hx(size)}) = MAP_FAILED`);
+      if (this.trace_on) this.t("MMAP", `mmap(NULL, ${hx(size)}) = MAP_FAILED`);
       return -1;
     }
     const a = Number(r);
     this.on_undo(() => this.host.munmap(BigInt(a), BigInt(size)));
-    this.t("MMAP", `mmap(NULL, ${hx(size)}, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS) = ${hx(a)}`);
+    if (this.trace_on) this.t("MMAP", `mmap(NULL, ${hx(size)}, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS) = ${hx(a)}`);
     return a;
   }
 
@@ -1459,7 +1462,7 @@ export class ptmalloc {
     const mem = this.chunk2mem(p);
     this.mmapped.set(mem, { block: mm, total: size });
     this.on_undo(() => this.mmapped.delete(mem));
-    this.t("sysmalloc_mmap", `nb ${hx(nb)} ≥ mmap_threshold ${hx(this.mmap_threshold)}: own mapping ${hx(mm)}+${hx(size)}, chunk ${hx(p)}, mem ${hx(mem)}`);
+    if (this.trace_on) this.t("sysmalloc_mmap", `nb ${hx(nb)} ≥ mmap_threshold ${hx(this.mmap_threshold)}: own mapping ${hx(mm)}+${hx(size)}, chunk ${hx(p)}, mem ${hx(mem)}`);
     return mem;
   }
 
@@ -1480,7 +1483,7 @@ export class ptmalloc {
     let size = nb + this.top_pad + MINSIZE;
     if (this.contiguous()) size -= old_size;
     size = align_up(size, pagesize);
-    this.t("sysmalloc", `nb ${hx(nb)}: top ${hx(old_size)}; MORECORE(${hx(size)}) = nb + top_pad ${hx(this.top_pad)} + MINSIZE${this.contiguous() ? " − top" : ""}, page-rounded`);
+    if (this.trace_on) this.t("sysmalloc", `nb ${hx(nb)}: top ${hx(old_size)}; MORECORE(${hx(size)}) = nb + top_pad ${hx(this.top_pad)} + MINSIZE${this.contiguous() ? " − top" : ""}, page-rounded`);
     if (size > 0) brk = this.MORECORE(size);
 
     if (brk === 0) {
@@ -1491,7 +1494,7 @@ export class ptmalloc {
         const mbrk = this.MMAP(size);
         if (mbrk !== -1) {
           this.flags |= NONCONTIGUOUS_BIT; // set_noncontiguous
-          this.t("sysmalloc_mmap_fallback", `sbrk failed: ${hx(size)} bytes mmapped at ${hx(mbrk)} as non-contiguous heap`);
+          if (this.trace_on) this.t("sysmalloc_mmap_fallback", `sbrk failed: ${hx(size)} bytes mmapped at ${hx(mbrk)} as non-contiguous heap`);
           brk = mbrk;
           snd_brk = brk + size;
         }
@@ -1504,7 +1507,7 @@ export class ptmalloc {
       if (brk === old_end && snd_brk === 0) {
         this.set_head(old_top, size + old_size + PREV_INUSE);
         this.set_seg_end(old_end + size);
-        this.t("sysmalloc", `heap grew in place: top ${hx(old_top)} now ${hx(size + old_size)}`);
+        if (this.trace_on) this.t("sysmalloc", `heap grew in place: top ${hx(old_top)} now ${hx(size + old_size)}`);
       } else if (this.contiguous() && old_size && brk < old_end) {
         this.malloc_printerr("break adjusted to free malloc space");
       } else {
@@ -1544,14 +1547,14 @@ export class ptmalloc {
           this.on_undo(() => {
             segs.pop();
           });
-          this.t("sysmalloc", `new top ${hx(aligned_brk)} size ${hx(snd_brk - aligned_brk + correction)}${correction ? ` (correction ${hx(correction)})` : ""}`);
+          if (this.trace_on) this.t("sysmalloc", `new top ${hx(aligned_brk)} size ${hx(snd_brk - aligned_brk + correction)}${correction ? ` (correction ${hx(correction)})` : ""}`);
           if (old_size !== 0) {
             // double fencepost at old_top so nothing merges with memory we do not own
             old_size = down16(old_size - 2 * this.HDR);
             this.set_head(old_top, old_size + PREV_INUSE);
             this.set_head(old_top + old_size, this.HDR + PREV_INUSE);
             this.set_head(old_top + old_size + this.HDR, this.HDR + PREV_INUSE);
-            this.t("sysmalloc", `foreign sbrk or non-contiguous space: fenceposts at ${hx(old_top + old_size)}`);
+            if (this.trace_on) this.t("sysmalloc", `foreign sbrk or non-contiguous space: fenceposts at ${hx(old_top + old_size)}`);
             if (old_size >= MINSIZE) this._int_free(old_top, true);
           }
         }
@@ -1570,7 +1573,7 @@ export class ptmalloc {
       return this.chunk2mem(p);
     }
     this.errno = 12; // ENOMEM
-    this.t("sysmalloc", `cannot satisfy nb ${hx(nb)}: ENOMEM`);
+    if (this.trace_on) this.t("sysmalloc", `cannot satisfy nb ${hx(nb)}: ENOMEM`);
     return 0;
   }
 
@@ -1591,7 +1594,7 @@ export class ptmalloc {
           this.system_mem -= released;
           this.set_head(this.top, top_size - released + PREV_INUSE);
           this.set_seg_end(new_brk);
-          this.t("systrim", `top ${hx(top_size)} ≥ trim_threshold: released ${hx(released)}, break now ${hx(new_brk)}`);
+          if (this.trace_on) this.t("systrim", `top ${hx(top_size)} ≥ trim_threshold: released ${hx(released)}, break now ${hx(new_brk)}`);
           return 1;
         }
       }
@@ -1612,7 +1615,7 @@ export class ptmalloc {
     const rec = this.mmapped.get(mem);
     this.mmapped.delete(mem);
     if (rec) this.on_undo(() => this.mmapped.set(mem, rec));
-    this.t("munmap_chunk", `munmap(${hx(block)}, ${hx(total_size)})`);
+    if (this.trace_on) this.t("munmap_chunk", `munmap(${hx(block)}, ${hx(total_size)})`);
     this.host.munmap(BigInt(block), BigInt(total_size));
   }
 
@@ -1650,7 +1653,7 @@ export class ptmalloc {
     this.max_mmapped_mem = Math.max(this.max_mmapped_mem, this.mmapped_mem);
     this.mmapped.delete(mem);
     this.mmapped.set(this.chunk2mem(np), { block: cp, total: new_size });
-    this.t("mremap_chunk", `mremap(${hx(block)}, ${hx(total_size)}, ${hx(new_size)}, MREMAP_MAYMOVE) = ${hx(cp)}${this.host.mremap ? "" : " (emulated)"}`);
+    if (this.trace_on) this.t("mremap_chunk", `mremap(${hx(block)}, ${hx(total_size)}, ${hx(new_size)}, MREMAP_MAYMOVE) = ${hx(cp)}${this.host.mremap ? "" : " (emulated)"}`);
     return np;
   }
 
@@ -1660,7 +1663,7 @@ export class ptmalloc {
   private _int_free(p: number, have_lock: boolean): void {
     const W = this.W;
     const size = this.chunksize(p);
-    this.t("_int_free", `chunk ${hx(p)} size ${hx(size)}`);
+    if (this.trace_on) this.t("_int_free", `chunk ${hx(p)} size ${hx(size)}`);
     const lim = size === 0 ? 0 : 2 ** this.bits - size;
     if (p > lim || this.misaligned_chunk(p)) this.malloc_printerr("free(): invalid pointer");
     if (size < this.MINSIZE || size % 16 !== 0) this.malloc_printerr("free(): invalid size");
@@ -1694,7 +1697,7 @@ export class ptmalloc {
       this.set_fd(p, this.protect_ptr(p + 2 * W, old));
       this.wr(fb, p);
       if (have_lock && old !== 0 && this.fastbin_index(this.chunksize(old)) !== idx) this.malloc_printerr("invalid fastbin entry (free)");
-      this.t("_int_free", `chunk ${hx(p)} (${hx(size)}) → fastbin[${idx}]`);
+      if (this.trace_on) this.t("_int_free", `chunk ${hx(p)} (${hx(size)}) → fastbin[${idx}]`);
     } else if (!(this.size_nomask(p) & IS_MMAPPED)) {
       this._int_free_merge_chunk(p, size);
     } else {
@@ -1715,7 +1718,7 @@ export class ptmalloc {
       size += prevsize;
       p = p - prevsize;
       if (this.chunksize(p) !== prevsize) this.malloc_printerr("corrupted size vs. prev_size while consolidating");
-      this.t("_int_free_merge_chunk", `merge backward with free ${hx(p)} (${hx(prevsize)})`);
+      if (this.trace_on) this.t("_int_free_merge_chunk", `merge backward with free ${hx(p)} (${hx(prevsize)})`);
       this.unlink_chunk(p);
     }
     size = this._int_free_create_chunk(p, size, nextchunk, nextsize);
@@ -1727,7 +1730,7 @@ export class ptmalloc {
     if (nextchunk !== this.top) {
       const nextinuse = this.inuse_bit_at_offset(nextchunk, nextsize);
       if (!nextinuse) {
-        this.t("_int_free_create_chunk", `merge forward with free ${hx(nextchunk)} (${hx(nextsize)})`);
+        if (this.trace_on) this.t("_int_free_create_chunk", `merge forward with free ${hx(nextchunk)} (${hx(nextsize)})`);
         this.unlink_chunk(nextchunk);
         size += nextsize;
       } else this.clear_inuse_bit_at_offset(nextchunk, 0);
@@ -1744,12 +1747,12 @@ export class ptmalloc {
       this.set_bk(fwd, p);
       this.set_head(p, size + PREV_INUSE);
       this.set_foot(p, size);
-      this.t("_int_free_create_chunk", `chunk ${hx(p)} (${hx(size)}) → unsorted`);
+      if (this.trace_on) this.t("_int_free_create_chunk", `chunk ${hx(p)} (${hx(size)}) → unsorted`);
     } else {
       size += nextsize;
       this.set_head(p, size + PREV_INUSE);
       this.top = p;
-      this.t("_int_free_create_chunk", `chunk ${hx(p)} merged into top, top size ${hx(size)}`);
+      if (this.trace_on) this.t("_int_free_create_chunk", `chunk ${hx(p)} merged into top, top size ${hx(size)}`);
     }
     return size;
   }
@@ -1812,7 +1815,7 @@ export class ptmalloc {
         p = nextp;
       } while (p !== 0);
     }
-    this.t("malloc_consolidate", `${moved} fastbin chunk(s) coalesced into unsorted/top`);
+    if (this.trace_on) this.t("malloc_consolidate", `${moved} fastbin chunk(s) coalesced into unsorted/top`);
   }
 
   // ------------------------------------------------------------------ realloc / trim
@@ -1832,11 +1835,11 @@ export class ptmalloc {
       this.set_head_size(oldp, nb);
       this.top = oldp + nb;
       this.set_head(this.top, newsize - nb + PREV_INUSE);
-      this.t("_int_realloc", `grow ${hx(oldp)} into top to ${hx(nb)}`);
+      if (this.trace_on) this.t("_int_realloc", `grow ${hx(oldp)} into top to ${hx(nb)}`);
       return this.chunk2mem(oldp);
     } else if (next !== this.top && !this.inuse(next) && (newsize = oldsize + nextsize) >= nb) {
       newp = oldp;
-      this.t("_int_realloc", `grow ${hx(oldp)} into free next chunk ${hx(next)}`);
+      if (this.trace_on) this.t("_int_realloc", `grow ${hx(oldp)} into free next chunk ${hx(next)}`);
       this.unlink_chunk(next);
     } else {
       const newmem = this._int_malloc(nb - MALLOC_ALIGN_MASK);
@@ -1848,7 +1851,7 @@ export class ptmalloc {
         newp = oldp;
       } else {
         this.memcpy(newmem, this.chunk2mem(oldp), oldsize - this.W); // CHUNK_AVAILABLE_SIZE - CHUNK_HDR_SZ
-        this.t("_int_realloc", `moved ${hx(oldp)} → ${hx(newp)}, copied ${oldsize - this.W} bytes`);
+        if (this.trace_on) this.t("_int_realloc", `moved ${hx(oldp)} → ${hx(newp)}, copied ${oldsize - this.W} bytes`);
         this._int_free(oldp, true);
         return newmem;
       }
@@ -1862,7 +1865,7 @@ export class ptmalloc {
       this.set_head_size(newp, nb);
       this.set_head(remainder, remainder_size + PREV_INUSE);
       this.set_inuse_bit_at_offset(remainder, remainder_size);
-      this.t("_int_realloc", `split off ${hx(remainder_size)} at ${hx(remainder)} and free it`);
+      if (this.trace_on) this.t("_int_realloc", `split off ${hx(remainder_size)} at ${hx(remainder)} and free it`);
       this._int_free(remainder, true);
     }
     return this.chunk2mem(newp);

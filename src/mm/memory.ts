@@ -4,6 +4,8 @@
  * do_read_fault / do_cow_fault / do_shared_fault for file and shmem mappings, do_wp_page for writes
  * to read-only PTEs (copy the zero page or a file page, reuse an exclusive anonymous page);
  * zap_page_range (unmapping), change_pte_range (mprotect). x86's access_error() decides SIGSEGV.
+ * do_wp_page follows 6.12: wp_page_shared for shared mappings, wp_page_reuse when the anonymous page
+ * is PageAnonExclusive or its refcount is 1 (wp_can_reuse_anon_folio), else wp_page_copy.
  */
 import type { MachineState } from "../kernel/machine";
 import type { task_struct } from "../kernel/sched";
@@ -13,7 +15,7 @@ import { flush_tlb_mm_range, switch_mm } from "../hw/tlb";
 import { mmu_translate, type mmu_result } from "../hw/mmu";
 import { GFP_HIGHUSER_MOVABLE, GFP_KERNEL } from "./gfp";
 import { PG_anon, PG_dirty, PG_lru, PG_swapbacked, PG_zero } from "./memmap";
-import { VM_EXEC, VM_GROWSDOWN, VM_READ, VM_SHARED, VM_WRITE, find_vma_index, stack_guard_gap, vm_get_page_prot, vma_is_anonymous, type inode, type mm_struct, type vm_area_struct } from "./mmap";
+import { VM_EXEC, VM_GROWSDOWN, VM_MAYSHARE, VM_READ, VM_SHARED, VM_WRITE, find_vma_index, stack_guard_gap, vm_get_page_prot, vma_is_anonymous, type inode, type mm_struct, type vm_area_struct } from "./mmap";
 import { clear_frames, copy_frame, read_frame, write_frame } from "./page_contents";
 import { __alloc_pages, __free_pages } from "./page_alloc";
 import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_RW, _PAGE_SPECIAL, entry_pfn, entry_prot, entry_read, entry_write, mk_entry, pt_alloc_walk, pt_format_of, pt_walk_range, type pt_entry } from "./pgtable";
@@ -46,24 +48,56 @@ function is_special(lo: number): boolean {
 
 // ---------------------------------------------------------------- page lifetimes
 
-/** folio_add_new_anon_rmap() + folio_add_lru_vma(): a fresh anonymous page, one mapping */
-function new_anon_page(ms: MachineState): number {
+/**
+ * PageAnonExclusive (include/linux/page-flags.h, 6.12): set on a new anonymous page, cleared when fork
+ * shares it (folio_try_dup_anon_rmap_pte), set again when do_wp_page reuses it. page->flags here is a
+ * Uint16Array with no bit to spare, so the bit lives in this side array (one byte per frame).
+ */
+export class anon_exclusive_map {
+  readonly bits: Uint8Array;
+  constructor(nr: number, from?: Uint8Array) {
+    this.bits = from ? from.slice() : new Uint8Array(nr);
+  }
+  /** snapshot hook (src/kernel/snapshot.ts) */
+  clone_for(_ms: MachineState): anon_exclusive_map {
+    return new anon_exclusive_map(this.bits.length, this.bits);
+  }
+}
+
+declare module "../kernel/machine" {
+  interface MachineState {
+    /** PageAnonExclusive per frame, see anon_exclusive_map */
+    anon_excl?: anon_exclusive_map;
+  }
+}
+
+/** the PageAnonExclusive bits of the machine (made on first use) */
+export function anon_excl(ms: MachineState): Uint8Array {
+  return (ms.anon_excl ??= new anon_exclusive_map(ms.max_pfn)).bits;
+}
+
+/** folio_add_new_anon_rmap() + folio_add_lru_vma(): a fresh anonymous page, one mapping, exclusive */
+function new_anon_page(ms: MachineState, vma?: vm_area_struct): number {
   const r = __alloc_pages(ms, GFP_HIGHUSER_MOVABLE, 0);
   if (r.pfn < 0) return -1;
   const mm = ms.mem_map;
   mm.flags[r.pfn]! |= PG_anon | PG_lru | PG_swapbacked;
   mm.mapcount[r.pfn] = 1;
+  anon_excl(ms)[r.pfn] = 1;
   clear_frames(ms, r.pfn);
+  // anon_vma_prepare(): the VMA now has anonymous pages (fork's vma_needs_copy looks at this)
+  if (vma) vma.anon_vma = true;
   return r.pfn;
 }
 
-/** drop one reference; the last frees the page (folio_put → __free_pages) */
-function put_page(ms: MachineState, pfn: number): void {
+/** folio_put(): drop one reference; the last frees the page (→ __free_pages) */
+export function put_page(ms: MachineState, pfn: number): void {
   const mm = ms.mem_map;
   if (mm.refcount[pfn]! > 1) {
     mm.refcount[pfn]!--;
     return;
   }
+  if (ms.anon_excl) ms.anon_excl.bits[pfn] = 0;
   mm.flags[pfn]! &= ~(PG_anon | PG_lru | PG_swapbacked | PG_dirty);
   mm.mapcount[pfn] = 0;
   clear_frames(ms, pfn);
@@ -196,7 +230,7 @@ function handle_pte_fault(ms: MachineState, mm: mm_struct, vma: vm_area_struct, 
         if (ms.trace.on) ms.trace.emit("do_anonymous_page", F, `read of untouched anonymous memory: map the shared zero page (PFN ${hex(z)}) read-only; no frame allocated`, { pfn: z });
         return { ok: true, fn: "do_anonymous_page", why: "mapped the zero page" };
       }
-      const pfn = new_anon_page(ms);
+      const pfn = new_anon_page(ms, vma);
       if (pfn < 0) return oom(ms, "do_anonymous_page");
       const ne = mk_entry(fmt, pfn, prot | _PAGE_RW | _PAGE_DIRTY);
       entry_write(ms, fmt, slot.table, slot.idx, ne.lo, ne.hi);
@@ -220,7 +254,7 @@ function handle_pte_fault(ms: MachineState, mm: mm_struct, vma: vm_area_struct, 
       // do_cow_fault(): copy the file page into a new anonymous page
       const src = find_or_create_cache_page(ms, f, pgoff);
       if (src < 0) return oom(ms, "do_cow_fault");
-      const pfn = new_anon_page(ms);
+      const pfn = new_anon_page(ms, vma);
       if (pfn < 0) return oom(ms, "do_cow_fault");
       copy_frame(ms, pfn, src);
       const ne = mk_entry(fmt, pfn, prot | _PAGE_RW | _PAGE_DIRTY);
@@ -245,38 +279,70 @@ function handle_pte_fault(ms: MachineState, mm: mm_struct, vma: vm_area_struct, 
     // spurious (another CPU fixed it, or a stale TLB entry): nothing to do
     return { ok: true, fn: "handle_pte_fault", why: "spurious fault: PTE already present" };
   }
-  // do_wp_page(): write to a present read-only PTE in a writable VMA
+  return do_wp_page(ms, mm, vma, slot.table, slot.idx, e, page_va);
+}
+
+/**
+ * do_wp_page() (mm/memory.c, 6.12): a write to a present, write-protected PTE in a writable VMA.
+ * Shared mapping → wp_page_shared (writable in place). Private anonymous page that is
+ * PageAnonExclusive, or whose refcount is 1 (wp_can_reuse_anon_folio: we hold the only reference) →
+ * wp_page_reuse (no copy). Anything else (still shared since fork, the zero page, a file page in a
+ * private mapping) → wp_page_copy. The trace says which and why.
+ */
+function do_wp_page(ms: MachineState, mm: mm_struct, vma: vm_area_struct, table: number, idx: number, e: pt_entry, page_va: bigint): fault_result {
+  const fmt = pt_format_of(ms.arch);
+  const P = BigInt(ms.arch.PAGE_SIZE);
   const old = entry_pfn(fmt, e.lo, e.hi);
   const mmap = ms.mem_map;
-  if (!is_special(e.lo) && mmap.flags[old]! & PG_anon && mmap.mapcount[old] === 1 && mmap.refcount[old] === 1) {
-    // wp_page_reuse(): the page is ours alone
-    entry_write(ms, fmt, slot.table, slot.idx, (e.lo | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED) >>> 0, e.hi);
+  const special = is_special(e.lo);
+  const tr = ms.trace;
+  if (vma.vm_flags & (VM_SHARED | VM_MAYSHARE) && !special) {
+    // wp_page_shared(): a shared page becomes writable (and dirty); nothing is copied
+    if (tr.on) tr.emit("do_wp_page", F, `write to read-only PTE at ${hex(page_va)} (PFN ${hex(old)}): the mapping is shared (VM_SHARED) → wp_page_shared`, { pfn: old });
+    entry_write(ms, fmt, table, idx, (e.lo | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED) >>> 0, e.hi);
     flush_tlb_mm_range(ms, mm.id, page_va, page_va + P);
-    if (ms.trace.on) ms.trace.emit("wp_page_reuse", F, `PFN ${hex(old)} is mapped once: make the PTE writable in place`, { pfn: old });
-    return { ok: true, fn: "wp_page_reuse", why: "reused" };
-  }
-  if (!is_special(e.lo) && vma.vm_flags & VM_SHARED) {
-    // wp_page_shared(): a shared page becomes writable (and dirty)
-    entry_write(ms, fmt, slot.table, slot.idx, (e.lo | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED) >>> 0, e.hi);
-    flush_tlb_mm_range(ms, mm.id, page_va, page_va + P);
-    if (ms.trace.on) ms.trace.emit("wp_page_shared", F, `shared page PFN ${hex(old)}: writable in place`, { pfn: old });
+    if (tr.on) tr.emit("wp_page_shared", F, `shared page PFN ${hex(old)}: writable in place (every process mapping it sees the write)`, { pfn: old });
     return { ok: true, fn: "wp_page_shared", why: "shared writable" };
   }
+  if (!special && mmap.flags[old]! & PG_anon) {
+    const excl = anon_excl(ms);
+    const rc = mmap.refcount[old]!;
+    if (excl[old] || rc === 1) {
+      const why = excl[old] ? "PageAnonExclusive is set: no other process can map this page" : "PageAnonExclusive is clear (the page was shared by fork) but its refcount is 1: the other side already copied or exited, so we hold the only reference (wp_can_reuse_anon_folio)";
+      if (tr.on) tr.emit("do_wp_page", F, `write to read-only PTE at ${hex(page_va)} (PFN ${hex(old)}, refcount ${rc}, mapcount ${mmap.mapcount[old]}): ${why} → wp_page_reuse`, { pfn: old, refcount: rc });
+      // wp_page_reuse(): make the PTE writable, dirty and young in place; the page is ours again
+      excl[old] = 1;
+      entry_write(ms, fmt, table, idx, (e.lo | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED) >>> 0, e.hi);
+      flush_tlb_mm_range(ms, mm.id, page_va, page_va + P);
+      if (tr.on) tr.emit("wp_page_reuse", F, `PFN ${hex(old)} reused: PTE made writable in place, no copy`, { pfn: old });
+      return { ok: true, fn: "wp_page_reuse", why: excl[old] && rc === 1 ? "reused (exclusive)" : "reused" };
+    }
+  }
+  const fromZero = special && old === task_table_of(ms).zero_pfn;
+  const reason = fromZero
+    ? "the PTE maps the shared zero page"
+    : special
+      ? "a special mapping"
+      : mmap.flags[old]! & PG_anon
+        ? `the anonymous page is shared (refcount ${mmap.refcount[old]}, mapcount ${mmap.mapcount[old]}, PageAnonExclusive clear since fork)`
+        : "a page-cache page in a private mapping (the file must not change)";
+  if (tr.on) tr.emit("do_wp_page", F, `write to read-only PTE at ${hex(page_va)} (PFN ${hex(old)}): ${reason} → wp_page_copy`, { pfn: old });
   // wp_page_copy(): a new anonymous page, zeroed (from the zero page) or a copy
-  const pfn = new_anon_page(ms);
+  const pfn = new_anon_page(ms, vma);
   if (pfn < 0) return oom(ms, "wp_page_copy");
-  const fromZero = is_special(e.lo) && old === task_table_of(ms).zero_pfn;
   if (!fromZero) copy_frame(ms, pfn, old);
   const ne = mk_entry(fmt, pfn, (entry_prot(fmt, e) & ~_PAGE_SPECIAL) | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED);
-  entry_write(ms, fmt, slot.table, slot.idx, ne.lo, ne.hi);
-  if (!is_special(e.lo)) {
+  // ptep_clear_flush() + set_pte_at(): the old translation leaves every TLB before the new PTE is used
+  entry_write(ms, fmt, table, idx, ne.lo, ne.hi);
+  flush_tlb_mm_range(ms, mm.id, page_va, page_va + P);
+  if (!special) {
+    // folio_remove_rmap_pte() + folio_put(): the old page loses a mapping and a reference
     rss_add(ms, mm, vma, old, -1);
     mmap.mapcount[old]!--;
     put_page(ms, old);
   }
   rss_add(ms, mm, vma, pfn, 1);
-  flush_tlb_mm_range(ms, mm.id, page_va, page_va + P);
-  if (ms.trace.on) ms.trace.emit("wp_page_copy", F, fromZero ? `write to the zero page: new zeroed frame PFN ${hex(pfn)} replaces it in the PTE` : `copy-on-write: PFN ${hex(old)} copied to new frame PFN ${hex(pfn)}`, { pfn, old });
+  if (tr.on) tr.emit("wp_page_copy", F, fromZero ? `new zeroed frame PFN ${hex(pfn)} replaces the zero page in the PTE` : `PFN ${hex(old)} copied to new frame PFN ${hex(pfn)}, mapped writable+dirty; the old page keeps ${special ? "its mappings" : `${mmap.mapcount[old]} mapping${mmap.mapcount[old] === 1 ? "" : "s"}, refcount ${mmap.refcount[old]}`}`, { pfn, old });
   return { ok: true, fn: "wp_page_copy", why: `new frame ${hex(pfn)}` };
 }
 
@@ -316,13 +382,15 @@ export function zap_page_range(ms: MachineState, mm: mm_struct, vma: vm_area_str
 /**
  * change_pte_range() (mm/mprotect.c): every present PTE of the VMA gets the VMA's new protection
  * (pte_modify keeps the frame, A, D and SPECIAL); a private anonymous page mapped once, or a dirty
- * shared page, is made writable at once when the VMA is writable (can_change_pte_writable).
+ * shared page, is made writable at once when the VMA is writable (can_change_pte_writable; the
+ * anonymous page must be PageAnonExclusive: one shared by fork stays read-only and faults).
  */
 export function change_pte_range(ms: MachineState, mm: mm_struct, vma: vm_area_struct): void {
   const fmt = pt_format_of(ms.arch);
   const prot = vm_get_page_prot(vma.vm_flags);
   const mmap = ms.mem_map;
   const keep = _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_SPECIAL;
+  const excl = anon_excl(ms);
   let n = 0;
   pt_walk_range(ms, mm.pgd, vma.vm_start, vma.vm_end, (table, idx, _va, e) => {
     if (!pte_present(e.lo)) return;
@@ -330,7 +398,8 @@ export function change_pte_range(ms: MachineState, mm: mm_struct, vma: vm_area_s
     let p = (prot & ~keep) | (e.lo & keep);
     if (vma.vm_flags & VM_WRITE && !is_special(e.lo)) {
       const shared = (vma.vm_flags & VM_SHARED) !== 0;
-      if ((!shared && mmap.flags[pfn]! & PG_anon && mmap.mapcount[pfn] === 1) || (shared && e.lo & _PAGE_DIRTY)) p |= _PAGE_RW;
+      // can_change_pte_writable(): a private anonymous page only if PageAnonExclusive (not shared by fork)
+      if ((!shared && mmap.flags[pfn]! & PG_anon && mmap.mapcount[pfn] === 1 && excl[pfn]) || (shared && e.lo & _PAGE_DIRTY)) p |= _PAGE_RW;
     }
     const ne = mk_entry(fmt, pfn, p);
     entry_write(ms, fmt, table, idx, ne.lo, ne.hi);

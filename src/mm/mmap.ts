@@ -3,7 +3,7 @@
  * sorted, disjoint array of vm_area_structs (the kernel keeps a maple tree; an array sorted by
  * vm_start answers the same queries), get_unmapped_area (top-down, with the stack guard gap), mmap of
  * anonymous private/shared/fixed memory, munmap, mprotect (splitting and merging as vma_merge does),
- * brk. Page-table work is delegated to mm/memory.ts (zap) and mm/pgtable.ts (free_pgd_range).
+ * brk, madvise's fork advices (MADV_DONTFORK/WIPEONFORK). Page-table work is delegated to mm/memory.ts (zap) and mm/pgtable.ts (free_pgd_range).
  *
  * Addresses are bigints; the engine trusts its caller (src/api/process.ts validates) and throws
  * MmError only for what the kernel itself would refuse (ENOMEM: no room, EACCES-like refusals).
@@ -33,9 +33,13 @@ export const VM_GROWSDOWN = 0x100;
 export const VM_PFNMAP = 0x400;
 export const VM_LOCKED = 0x2000;
 export const VM_IO = 0x4000;
+/** VM_DONTCOPY: not copied by fork (madvise MADV_DONTFORK) */
+export const VM_DONTCOPY = 0x20000;
 export const VM_DONTEXPAND = 0x40000;
 export const VM_ACCOUNT = 0x100000;
 export const VM_NORESERVE = 0x200000;
+/** VM_WIPEONFORK: the child gets the VMA without its pages (madvise MADV_WIPEONFORK) */
+export const VM_WIPEONFORK = 0x2000000;
 export const VM_DONTDUMP = 0x4000000;
 export const VM_MIXEDMAP = 0x10000000;
 /** VM_SPECIAL: never merged (include/linux/mm.h) */
@@ -110,6 +114,8 @@ export interface vm_area_struct {
   vm_file?: inode;
   /** vm_ops->name() / arch_vma_name(): "[vdso]", "[vvar]" */
   special?: string;
+  /** vma->anon_vma != NULL: an anonymous page was ever installed here (anon_vma_prepare) */
+  anon_vma?: boolean;
 }
 
 /** mm_struct (include/linux/mm_types.h), the part the VM needs */
@@ -273,6 +279,8 @@ function try_merge(ms: MachineState, mm: mm_struct, i: number): boolean {
   if (!a || !b || !can_merge(ms, a, b)) return false;
   if (ms.trace.on) ms.trace.emit("vma_merge", FV, `merge ${hex(a.vm_start)}-${hex(a.vm_end)} with ${hex(b.vm_start)}-${hex(b.vm_end)}: same flags${a.vm_file ? ", same file, contiguous offsets" : ", both anonymous"}`);
   a.vm_end = b.vm_end;
+  // the merged VMA keeps an anon_vma if either half had one (is_mergeable_anon_vma allows one NULL)
+  if (b.anon_vma) a.anon_vma = true;
   if (b.vm_file) b.vm_file.nr_vmas--;
   mm.vmas.splice(i + 1, 1);
   return true;
@@ -505,4 +513,41 @@ export function thp_pmd_size(ms: MachineState): bigint {
 /** the format's user-space end, for the facade */
 export function user_end(ms: MachineState): bigint {
   return pt_format_of(ms.arch).task_size;
+}
+
+export const MADV_DONTFORK = 10;
+export const MADV_DOFORK = 11;
+export const MADV_WIPEONFORK = 18;
+export const MADV_KEEPONFORK = 19;
+
+/**
+ * madvise_vma_behavior() (mm/madvise.c, 6.12) for the fork advices: MADV_DONTFORK/DOFORK set/clear
+ * VM_DONTCOPY, MADV_WIPEONFORK/KEEPONFORK set/clear VM_WIPEONFORK (private anonymous VMAs only, else
+ * EINVAL), splitting at the range's ends and merging like mprotect. The range must be mapped (ENOMEM).
+ */
+export function do_madvise(ms: MachineState, mm: mm_struct, start: bigint, len: bigint, advice: number): void {
+  const P = BigInt(ms.arch.PAGE_SIZE);
+  const end = start + ((len + P - 1n) / P) * P;
+  if (end === start) return;
+  if (!range_mapped(mm, start, end)) throw new MmError("ENOMEM", `addr: ${hex(start)}-${hex(end)} is not mapped throughout (madvise returns ENOMEM)`, { arg: "addr" });
+  for (let k = find_vma_index(mm, start); k < mm.vmas.length && mm.vmas[k]!.vm_start < end; k++) {
+    const v = mm.vmas[k]!;
+    if ((advice === MADV_WIPEONFORK || advice === MADV_KEEPONFORK) && (v.vm_flags & VM_SHARED || !vma_is_anonymous(v))) throw new MmError("EINVAL", `advice: MADV_${advice === MADV_WIPEONFORK ? "WIPEONFORK" : "KEEPONFORK"} applies to private anonymous memory only; ${hex(v.vm_start)}-${hex(v.vm_end)} is ${v.vm_flags & VM_SHARED ? "shared" : "file-backed"}`, { arg: "advice" });
+    if ((advice === MADV_DONTFORK || advice === MADV_DOFORK) && v.vm_flags & VM_IO) throw new MmError("EINVAL", `advice: ${hex(v.vm_start)}-${hex(v.vm_end)} is VM_IO (MADV_DONTFORK/DOFORK refused)`, { arg: "advice" });
+  }
+  const [bit, set] = advice === MADV_DONTFORK ? [VM_DONTCOPY, true] : advice === MADV_DOFORK ? [VM_DONTCOPY, false] : advice === MADV_WIPEONFORK ? [VM_WIPEONFORK, true] : [VM_WIPEONFORK, false];
+  let i = find_vma_index(mm, start);
+  if (mm.vmas[i]!.vm_start < start) {
+    split_vma(ms, mm, i, start);
+    i++;
+  }
+  let j = i;
+  while (j < mm.vmas.length && mm.vmas[j]!.vm_start < end) j++;
+  if (mm.vmas[j - 1]!.vm_end > end) split_vma(ms, mm, j - 1, end);
+  for (let k = i; k < j; k++) {
+    const v = mm.vmas[k]!;
+    v.vm_flags = set ? v.vm_flags | bit : v.vm_flags & ~bit;
+  }
+  if (ms.trace.on) ms.trace.emit("madvise_vma_behavior", "mm/madvise.c", `${hex(start)}-${hex(end)}: ${set ? "set" : "clear"} ${bit === VM_DONTCOPY ? "VM_DONTCOPY" : "VM_WIPEONFORK"} on ${j - i} VMA${j - i > 1 ? "s" : ""}`);
+  for (let k = j - 1; k >= i - 1 && k >= 0; k--) try_merge(ms, mm, k);
 }

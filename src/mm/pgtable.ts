@@ -109,8 +109,14 @@ const formats = new WeakMap<arch_desc, pt_format>();
 
 /** the paging format of an arch (pgtable-2level.h, pgtable-3level.h, pgtable_64.h) */
 export function pt_format_of(arch: arch_desc): pt_format {
+  // the last arch asked about: every translate asks, almost always about the same machine's arch
+  if (arch === lastArch) return lastFormat!;
   let f = formats.get(arch);
-  if (f) return f;
+  if (f) {
+    lastArch = arch;
+    lastFormat = f;
+    return f;
+  }
   const esz = arch.pte_size;
   const nent = arch.levels.map((l) => 2 ** l.bits);
   const order = nent.map((n) => Math.max(0, Math.ceil(Math.log2((n * esz) / arch.PAGE_SIZE))));
@@ -140,11 +146,20 @@ export function pt_format_of(arch: arch_desc): pt_format {
     va_end,
   };
   formats.set(arch, f);
+  lastArch = arch;
+  lastFormat = f;
   return f;
 }
+let lastArch: arch_desc | undefined;
+let lastFormat: pt_format | undefined;
 
 /** split an address into two 32-bit halves [hi, lo] (the only way addresses enter the walk) */
 export function va_split(va: bigint): [number, number] {
+  // below 2^53 one exact conversion to a number does it (no BigInt arithmetic, no allocation)
+  if (va >= 0n && va <= 0x1fffffffffffffn) {
+    const n = Number(va);
+    return [Math.floor(n / 0x100000000), n % 0x100000000];
+  }
   return [Number((va >> 32n) & 0xffffffffn), Number(va & 0xffffffffn)];
 }
 

@@ -1,0 +1,558 @@
+/**
+ * User malloc on a simulated process: glibc 2.39's ptmalloc (src/libc/malloc.ts) given a
+ * malloc_host that is the process itself — sbrk moves the process's break (mm/mmap.c brk), mmap and
+ * munmap make and remove its anonymous mappings, and every load and store goes through its MMU
+ * (a TLB hit is used directly; a miss walks, and a page fault goes to handle_mm_fault, so the first
+ * malloc faults a heap page in). One allocator per process; a fork child gets the parent's state
+ * (its memory arrives copy-on-write). Results: Allocation (a pointer that knows its process) and
+ * HeapState (the heap as a strip of chunks, which bin each free chunk is in, brk, mmapped chunks).
+ */
+import { MmError } from "../errors";
+import type { MachineState } from "../kernel/machine";
+import type { task_struct } from "../kernel/sched";
+import type { TraceEvent } from "../kernel/trace";
+import { fmtBytes, hex } from "../lib/units";
+import { tlbs, type cpu_tlb, type tlb_entry } from "../hw/tlb";
+import { malloc_abort, ptmalloc, type heap_view, type malloc_host, type malloc_saved_state } from "../libc/malloc";
+import { user_access } from "../mm/memory";
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, do_brk, do_mmap, do_munmap } from "../mm/mmap";
+import { contents, frame_data, type frame_buf } from "../mm/page_contents";
+import { _PAGE_PRESENT, entry_pfn, entry_read, pt_format_of, pt_lookup, type pt_entry } from "../mm/pgtable";
+import { Renderable } from "../render/renderable";
+import type { Block, View } from "../render/view";
+import type { Process } from "./process";
+
+const TWO32 = 4294967296;
+
+/** a fault taken by libc's own access (a wild pointer in a corrupted heap) */
+export class host_fault extends Error {
+  override readonly name = "host_fault";
+  constructor(
+    readonly code: "SIGSEGV" | "ENOMEM",
+    readonly addr: bigint,
+    readonly why: string,
+  ) {
+    super(`${code} at ${hex(addr)}: ${why}`);
+  }
+}
+
+/** the process as glibc sees it: brk/mmap/munmap system calls and its memory through the MMU */
+export class process_host implements malloc_host {
+  readonly bits: 32 | 64;
+  readonly pageSize: number;
+  /** reads walk the page tables without faulting or touching the TLB (checks and renderings) */
+  peek = false;
+  constructor(
+    readonly ms: MachineState,
+    readonly task: task_struct,
+  ) {
+    this.bits = ms.arch.bits === 64 ? 64 : 32;
+    this.pageSize = ms.arch.PAGE_SIZE;
+  }
+  /** sbrk() (misc/sbrk.c) over brk(2) */
+  sbrk(increment: bigint): bigint | null {
+    const mm = this.task.mm!;
+    const old = mm.brk;
+    if (increment === 0n) return old;
+    const ms = this.ms;
+    if (ms.trace.on) ms.trace.emit("sbrk", "misc/sbrk.c", `sbrk(${increment < 0n ? "-" : ""}${hex(increment < 0n ? -increment : increment)}): brk(${hex(old + increment)})`);
+    const r = do_brk(ms, mm, old + increment);
+    return r === old + increment ? old : null;
+  }
+  /** mmap(NULL, len, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) */
+  mmap(length: bigint): bigint | null {
+    try {
+      return do_mmap(this.ms, this.task.mm!, { len: length, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS });
+    } catch (e) {
+      if (e instanceof MmError) return null;
+      throw e;
+    }
+  }
+  /** munmap(2) */
+  munmap(addr: bigint, length: bigint): void {
+    do_munmap(this.ms, this.task.mm!, addr, length);
+  }
+  /** copy_from_user through the MMU (faults handled); peek mode reads the tables without faulting */
+  read(addr: bigint, len: number): Uint8Array {
+    if (this.peek) return this.peek_read(addr, len);
+    this.c_vpn = -1;
+    const r = user_access(this.ms, this.task, addr, "read", len);
+    if (!r.ok) throw new host_fault(r.code ?? "SIGSEGV", r.at ?? addr, r.why ?? "fault");
+    return r.data!;
+  }
+  /** copy_to_user through the MMU */
+  write(addr: bigint, bytes: Uint8Array): void {
+    if (this.peek) throw new host_fault("SIGSEGV", addr, "mmlab: a write while inspecting the heap");
+    this.c_vpn = -1;
+    const r = user_access(this.ms, this.task, addr, "write", bytes.slice());
+    if (!r.ok) throw new host_fault(r.code ?? "SIGSEGV", r.at ?? addr, r.why ?? "fault");
+  }
+  // the last page hit in the TLB: valid while the TLB has not been flushed since (every PTE change
+  // the kernel makes is followed by a flush, so this is the TLB entry itself, looked up once)
+  private c_vpn = -1;
+  private c_e: tlb_entry | undefined;
+  private c_buf: frame_buf | undefined;
+  private c_gen = -1;
+  private c_t: cpu_tlb | undefined;
+  private p_vpn = -1;
+  private p_e: tlb_entry | undefined;
+  private p_buf: frame_buf | undefined;
+  private p_gen = -1;
+  /** the TLB entry of the page holding addr when it allows the access (a hit), else undefined */
+  private hit(addr: number, write: boolean): tlb_entry | undefined {
+    const vpn = Math.floor(addr / 4096);
+    const t = this.c_t;
+    let e: tlb_entry | undefined;
+    if (this.cached(vpn) && t) e = this.c_e!;
+    else if (vpn === this.p_vpn && t && t.flushes === this.p_gen && t.loaded_mm === this.c_mmid) {
+      // the page before: swap the two cached pages (malloc alternates between the tcache and a chunk)
+      e = this.p_e!;
+      const b = this.p_buf;
+      this.p_vpn = this.c_vpn;
+      this.p_e = this.c_e;
+      this.p_buf = this.c_buf;
+      this.p_gen = this.c_gen;
+      this.c_vpn = vpn;
+      this.c_e = e;
+      this.c_buf = b;
+      this.c_gen = t.flushes;
+    } else {
+      const st = tlbs(this.ms);
+      const tt = st.cpus[this.task.cpu]!;
+      if (tt.loaded_mm !== this.task.mm!.id) return undefined;
+      e = tt.entries.get(vpn);
+      if (!e || !e.user || e.shift !== 12) return undefined;
+      if (this.c_t === tt) {
+        this.p_vpn = this.c_vpn;
+        this.p_e = this.c_e;
+        this.p_buf = this.c_buf;
+        this.p_gen = this.c_gen;
+      } else this.p_vpn = -1;
+      this.c_vpn = vpn;
+      this.c_e = e;
+      this.c_t = tt;
+      this.c_gen = tt.flushes;
+      this.c_buf = undefined;
+      this.c_mmid = tt.loaded_mm;
+      this.c_lru = st.policy === "lru";
+    }
+    if (write && !(e.rw && e.dirty)) return undefined;
+    const tt = this.c_t!;
+    tt.hits++;
+    if (this.ms.tlb!.policy === "lru") e.stamp = ++tt.clock;
+    return e;
+  }
+  private buf(e: tlb_entry, create: boolean): frame_buf | undefined {
+    if (this.c_buf) return this.c_buf;
+    const b = create ? frame_data(this.ms, e.pfn, true) : contents(this.ms).frames.get(e.pfn);
+    this.c_buf = b;
+    return b;
+  }
+  private c_mmid = -1;
+  private c_lru = false;
+  /** is the cached page still the TLB's (no flush since, the mm still loaded)? */
+  private cached(vpn: number): boolean {
+    const t = this.c_t;
+    return vpn === this.c_vpn && t !== undefined && t.flushes === this.c_gen && t.loaded_mm === this.c_mmid;
+  }
+  /** a word load: a TLB hit reads the frame directly (what the CPU does), a miss takes the slow path */
+  read_word(addr: number, size: 2 | 4 | 8): number {
+    const vpn = Math.floor(addr / 4096);
+    const off = addr - vpn * 4096;
+    if (off + size <= 4096 && !this.peek && this.pageSize === 4096) {
+      let e: tlb_entry | undefined;
+      if (this.cached(vpn)) {
+        e = this.c_e!;
+        const t = this.c_t!;
+        t.hits++;
+        if (this.c_lru) e.stamp = ++t.clock;
+      } else e = this.hit(addr, false);
+      if (e) {
+        const b = this.c_buf ?? this.buf(e, false);
+        if (!b) return 0;
+        if ((off & 3) === 0) {
+          if (size === 4) return b.u32[off >> 2]!;
+          if (size === 8) return b.u32[(off >> 2) + 1]! * TWO32 + b.u32[off >> 2]!;
+        }
+        let v = 0;
+        for (let i = size - 1; i >= 0; i--) v = v * 256 + b.u8[off + i]!;
+        return v;
+      }
+    }
+    this.c_vpn = -1;
+    const b = this.read(BigInt(addr), size);
+    let v = 0;
+    for (let i = size - 1; i >= 0; i--) v = v * 256 + b[i]!;
+    return v;
+  }
+  /** a word store, little-endian, value < 2^53 */
+  write_word(addr: number, size: 2 | 4 | 8, value: number): void {
+    const vpn = Math.floor(addr / 4096);
+    const off = addr - vpn * 4096;
+    if (off + size <= 4096 && !this.peek && this.pageSize === 4096) {
+      let e: tlb_entry | undefined;
+      if (this.cached(vpn) && this.c_e!.rw && this.c_e!.dirty) {
+        e = this.c_e!;
+        const t = this.c_t!;
+        t.hits++;
+        if (this.c_lru) e.stamp = ++t.clock;
+      } else e = this.hit(addr, true);
+      if (e) {
+        let b = this.buf(e, false);
+        if (!b) {
+          if (value === 0) return; // zeros into a frame that reads as zeros
+          b = this.buf(e, true)!;
+        }
+        if ((off & 3) === 0 && size !== 2) {
+          b.u32[off >> 2] = value >>> 0;
+          if (size === 8) b.u32[(off >> 2) + 1] = Math.floor(value / TWO32) >>> 0;
+          return;
+        }
+        let v = value;
+        for (let i = 0; i < size; i++) {
+          b.u8[off + i] = v % 256;
+          v = Math.floor(v / 256);
+        }
+        return;
+      }
+    }
+    this.c_vpn = -1;
+    const bytes = new Uint8Array(size);
+    let v = value;
+    for (let i = 0; i < size; i++) {
+      bytes[i] = v % 256;
+      v = Math.floor(v / 256);
+    }
+    this.write(BigInt(addr), bytes);
+  }
+  /** peek mode's page → frame buffer cache (null: not present or all zeros), cleared per session */
+  readonly peek_pages = new Map<number, frame_buf | null>();
+  /** the frame buffer behind a page, by the page tables (peek mode) */
+  private peek_page(vpn: number): frame_buf | null {
+    let b = this.peek_pages.get(vpn);
+    if (b !== undefined) return b;
+    const ms = this.ms;
+    const fmt = pt_format_of(ms.arch);
+    const e: pt_entry = { lo: 0, hi: 0 };
+    b = null;
+    const slot = pt_lookup(ms, this.task.mm!.pgd, BigInt(vpn) * BigInt(this.pageSize));
+    if (slot) {
+      entry_read(ms, fmt, slot.table, slot.idx, e);
+      if (e.lo & _PAGE_PRESENT) b = frame_data(ms, entry_pfn(fmt, e.lo, e.hi)) ?? null;
+    }
+    this.peek_pages.set(vpn, b);
+    return b;
+  }
+  /** read through the page tables as a debugger would: no fault, no TLB, absent pages read as zeros */
+  private peek_read(addr: bigint, len: number): Uint8Array {
+    if (len <= 8) {
+      const a = Number(addr);
+      const vpn = Math.floor(a / this.pageSize);
+      const off = a - vpn * this.pageSize;
+      if (off + len <= this.pageSize) {
+        const b = this.peek_page(vpn);
+        return b ? b.u8.slice(off, off + len) : new Uint8Array(len);
+      }
+    }
+    const out = new Uint8Array(len);
+    const ms = this.ms;
+    const fmt = pt_format_of(ms.arch);
+    const P = BigInt(this.pageSize);
+    const e: pt_entry = { lo: 0, hi: 0 };
+    let done = 0;
+    while (done < len) {
+      const at = addr + BigInt(done);
+      const off = Number(at % P);
+      const n = Math.min(len - done, this.pageSize - off);
+      const slot = pt_lookup(ms, this.task.mm!.pgd, at);
+      if (slot) {
+        entry_read(ms, fmt, slot.table, slot.idx, e);
+        if (e.lo & _PAGE_PRESENT) {
+          const b = frame_data(ms, entry_pfn(fmt, e.lo, e.hi));
+          if (b) out.set(b.u8.subarray(off, off + n), done);
+        }
+      }
+      done += n;
+    }
+    return out;
+  }
+}
+
+interface libc_state {
+  libc: ptmalloc;
+  host: process_host;
+}
+/**
+ * Each process's libc, by PID, on the machine state (so m.snapshot() branches it too: clone_for saves
+ * every allocator and the clone restores it, bound to the cloned task, the first time it is used).
+ */
+export class libc_registry {
+  readonly live = new Map<number, libc_state & { task: task_struct }>();
+  readonly saved = new Map<number, malloc_saved_state>();
+  /** snapshot hook (src/kernel/snapshot.ts) */
+  clone_for(_ms: MachineState): libc_registry {
+    const c = new libc_registry();
+    for (const [pid, s] of this.saved) c.saved.set(pid, s);
+    for (const [pid, s] of this.live) if (s.task.mm) c.saved.set(pid, s.libc.save());
+    return c;
+  }
+}
+
+declare module "../kernel/machine" {
+  interface MachineState {
+    /** the processes' glibc malloc state, see src/api/malloc.ts */
+    libc?: libc_registry;
+  }
+}
+
+const libcs = {
+  get(ms: MachineState, task: task_struct): libc_state | undefined {
+    const reg = ms.libc;
+    if (!reg) return undefined;
+    const s = reg.live.get(task.pid);
+    if (s && s.task === task) return s;
+    const saved = reg.saved.get(task.pid);
+    if (!saved || task.mm === null) return undefined;
+    // a snapshot's clone: the allocator restored over the cloned process's memory
+    const host = new process_host(ms, task);
+    const ns = { libc: ptmalloc.restore(host, saved, { trace: tracer(ms) }), host, task };
+    reg.saved.delete(task.pid);
+    reg.live.set(task.pid, ns);
+    return ns;
+  },
+  set(ms: MachineState, task: task_struct, s: libc_state): void {
+    const reg = (ms.libc ??= new libc_registry());
+    for (const [pid, x] of reg.live) if (!x.task.mm) reg.live.delete(pid); // exited processes
+    reg.live.set(task.pid, { ...s, task });
+  },
+};
+
+function tracer(ms: MachineState) {
+  return (fn: string, file: string, text: string) => ms.trace.emit(fn, file, text);
+}
+
+/** the process's glibc (made at its first malloc: ptmalloc_init) */
+export function libc_of(ms: MachineState, task: task_struct, create = true): libc_state | undefined {
+  let s = libcs.get(ms, task);
+  if (!s && create) {
+    if (ms.arch.name === "toy") throw new MmError("EINVAL", "malloc: the toy geometry has no libc; boot an x86 or x86_64 machine");
+    const host = new process_host(ms, task);
+    s = { libc: new ptmalloc(host, { trace: tracer(ms) }), host };
+    libcs.set(ms, task, s);
+  }
+  return s;
+}
+
+/** fork(): the child's libc is the parent's state over the child's memory (ptmalloc.fork) */
+export function libc_fork(ms: MachineState, parent: task_struct, child: task_struct): void {
+  const p = libcs.get(ms, parent);
+  if (!p) return;
+  const host = new process_host(ms, child);
+  libcs.set(ms, child, { libc: p.libc.fork(host, { trace: tracer(ms) }), host });
+}
+
+/** the heap as the inspector sees it, read without faulting */
+export function heap_snapshot(ms: MachineState, task: task_struct): heap_view | undefined {
+  const s = libc_of(ms, task, false);
+  if (!s) return undefined;
+  s.host.peek = true;
+  s.host.peek_pages.clear();
+  const was = ms.trace.on;
+  ms.trace.on = false;
+  try {
+    return s.libc.inspect();
+  } finally {
+    s.host.peek = false;
+    ms.trace.on = was;
+  }
+}
+
+/** every live process's heap passes glibc's consistency checks (for m.check()) */
+export function validate_malloc(ms: MachineState): string | undefined {
+  for (const t of ms.procs?.tasks.values() ?? []) {
+    const s = libcs.get(ms, t);
+    if (!s || !t.mm) continue;
+    s.host.peek = true;
+    s.host.peek_pages.clear();
+    const was = ms.trace.on;
+    ms.trace.on = false;
+    let errs: string[];
+    try {
+      errs = s.libc.check();
+    } finally {
+      s.host.peek = false;
+      ms.trace.on = was;
+    }
+    if (errs.length) return `pid ${t.pid} heap: ${errs[0]}`;
+  }
+  return undefined;
+}
+
+/**
+ * Run one libc call for the facade: glibc's abort (malloc_printerr) kills the process with SIGABRT,
+ * as on Linux; a wild access in libc kills it with SIGSEGV; both throw MmError. The allocator rolled
+ * back its own writes and system calls before the signal.
+ */
+export function libc_call<T>(ms: MachineState, task: task_struct, kill: (sig: string, why: string) => void, fn: (l: ptmalloc) => T): T {
+  const s = libc_of(ms, task)!;
+  s.libc.trace_on = ms.trace.on;
+  try {
+    return fn(s.libc);
+  } catch (e) {
+    if (e instanceof malloc_abort) {
+      const trace = ms.trace.take();
+      kill("SIGABRT", e.message);
+      throw new MmError("SIGABRT", `pid ${task.pid} (${task.comm}): ${e.message} — glibc called abort(); the process was killed by SIGABRT and its memory went back to the allocator`, { pid: task.pid, glibc: e.message, trace });
+    }
+    if (e instanceof host_fault) {
+      const trace = ms.trace.take();
+      if (e.code === "ENOMEM") throw new MmError("ENOMEM", `out of memory handling a page fault at ${hex(e.addr)} inside malloc`, { trace });
+      kill("SIGSEGV", `segfault at ${e.addr.toString(16)}: ${e.why}`);
+      throw new MmError("SIGSEGV", `pid ${task.pid} (${task.comm}) killed inside malloc: ${e.why} (address ${hex(e.addr)})`, { pid: task.pid, addr: e.addr, trace });
+    }
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------- results
+
+function heapBlocks(ms: MachineState, h: heap_view | undefined, highlight?: bigint): Block[] {
+  if (!h || !h.initialized) return [{ kind: "text", text: "the heap is empty: malloc has not called sbrk yet", tone: "muted" }];
+  const W = h.bits === 64 ? 8 : 4;
+  const segs: { start: bigint; len: bigint; tone: "used" | "free" | "muted" | "accent" | "warn"; label?: string }[] = [];
+  const rows: (string | { text: string; tone: "used" | "free" | "muted" | "accent" })[][] = [];
+  for (const c of h.chunks) {
+    const mine = highlight !== undefined && c.mem === highlight;
+    const tone = mine ? "accent" : c.state === "allocated" ? "used" : c.state === "free" ? "free" : "muted";
+    segs.push({ start: c.addr, len: BigInt(c.size || W * 2), tone, label: `${c.state} ${hex(c.size)}` });
+    if (rows.length < 40) rows.push([{ text: hex(c.addr), tone }, hex(c.mem), hex(c.size), { text: mine ? `${c.state} ← this one` : c.state, tone }, c.bin ?? (c.state === "allocated" ? "in use" : ""), c.prev_inuse ? "1" : "0"]);
+  }
+  const end = h.top_end > h.brk ? h.top_end : h.brk;
+  const blocks: Block[] = [
+    { kind: "bar", title: `the heap (sbrk area), ${hex(h.sbrk_base)}–${hex(end)}`, base: h.sbrk_base, total: end - h.sbrk_base || 1n, unit: "byte", segments: segs, marks: [{ at: h.brk, label: "brk" }], format: "hex", legend: [{ tone: "used", label: "in use" }, { tone: "free", label: "free (in a bin)" }, { tone: "muted", label: "top chunk" }, ...(highlight !== undefined ? [{ tone: "accent" as const, label: "this allocation" }] : [])] },
+    { kind: "table", columns: ["chunk", "user ptr", "size", "state", "bin", "P"], align: ["l", "l", "r", "l", "l", "r"], rows, omitted: Math.max(0, h.chunks.length - rows.length), caption: `chunk header = prev_size + size (${2 * W} bytes); P = PREV_INUSE bit of size` },
+  ];
+  if (h.mmapped.length)
+    blocks.push({ kind: "table", columns: ["mapping", "mapping size", "chunk", "user ptr", "chunk size"], align: ["l", "r", "l", "l", "r"], rows: h.mmapped.slice(0, 20).map((m) => [{ text: `${hex(m.mapping)}-${hex(m.mapping + BigInt(m.mapping_size))}`, tone: m.mem === highlight ? "accent" : "plain" }, fmtBytes(m.mapping_size), hex(m.addr), hex(m.mem), hex(m.size)]), omitted: Math.max(0, h.mmapped.length - 20), caption: "chunks with their own anonymous mapping (IS_MMAPPED): munmap'ed on free" });
+  void ms;
+  return blocks;
+}
+
+function heapKv(h: heap_view | undefined): Block {
+  if (!h) return { kind: "text", text: "no malloc yet in this process", tone: "muted" };
+  return { kind: "kv", items: [
+    { label: "brk", value: hex(h.brk), note: `heap start ${hex(h.sbrk_base)}; ${fmtBytes(h.system_mem)} from sbrk` },
+    { label: "top chunk", value: h.initialized ? `${hex(h.top)} (${fmtBytes(h.top_size)})` : "none yet" },
+    { label: "mmap threshold", value: fmtBytes(h.mmap_threshold), note: "chunk sizes at or above it get their own mapping (raised when such a chunk is freed)" },
+    { label: "trim threshold", value: fmtBytes(h.trim_threshold), note: "free() gives the top back to the kernel (sbrk < 0) when the top exceeds it" },
+    { label: "mmapped chunks", value: `${h.n_mmaps} (${fmtBytes(h.mmapped_mem)})` },
+  ] };
+}
+
+function traceBlock(trace: TraceEvent[]): Block[] {
+  return trace.length ? [{ kind: "trace", events: trace.slice(0, 80), omitted: Math.max(0, trace.length - 80) }] : [];
+}
+
+/** p.malloc()/calloc()/realloc(): a pointer in a process's memory */
+export class Allocation extends Renderable {
+  /** @internal */
+  constructor(
+    readonly process: Process,
+    /** the user pointer */
+    readonly addr: bigint,
+    /** the size asked for */
+    readonly size: number,
+    /** "malloc(100)", "calloc(4, 25)", "realloc(0x…, 200)" */
+    readonly call: string,
+    /** malloc_usable_size() */
+    readonly usable: number,
+    /** true if the chunk has its own mapping (IS_MMAPPED) */
+    readonly mmapped: boolean,
+    readonly trace: TraceEvent[],
+    private readonly heap: heap_view | undefined,
+  ) {
+    super();
+  }
+  get machine() {
+    return this.process.machine;
+  }
+  /** the chunk header (user pointer − 2·SIZE_SZ) */
+  get chunk(): bigint {
+    return this.addr - BigInt(this.process.machine.ms.arch.bits === 64 ? 16 : 8);
+  }
+  free() {
+    return this.process.free(this);
+  }
+  write(data: string | Uint8Array | number[], offset: number | bigint = 0) {
+    return this.process.write(this.addr + BigInt(offset), data);
+  }
+  read(len: number | string = 16, offset: number | bigint = 0) {
+    return this.process.read(this.addr + BigInt(offset), len);
+  }
+  translate(opts: Parameters<Process["translate"]>[1] = {}) {
+    return this.process.translate(this.addr, opts);
+  }
+  realloc(size: number | bigint | string) {
+    return this.process.realloc(this, size);
+  }
+  view(): View {
+    const ms = this.process.machine.ms;
+    const h = this.heap;
+    const m = this.mmapped ? h?.mmapped.find((x) => x.mem === this.addr) : undefined;
+    const faults = this.trace.filter((e) => e.fn === "do_anonymous_page" || e.fn === "wp_page_copy" || e.fn === "wp_page_reuse").length;
+    const sys = this.trace.filter((e) => e.fn === "sbrk" || e.fn === "do_mmap" || e.fn === "do_vmi_munmap").map((e) => e.text);
+    return {
+      title: `${this.call} = ${hex(this.addr)} (pid ${this.process.pid})`,
+      summary: `Allocation ${hex(this.addr)} ${this.call} ${this.mmapped ? "mmapped" : "heap"} pid ${this.process.pid}`,
+      blocks: [
+        { kind: "kv", items: [
+          { label: "pointer", value: hex(this.addr), note: `chunk header at ${hex(this.chunk)}` },
+          { label: "usable", value: `${this.usable} bytes`, note: `asked ${this.size}` },
+          { label: "where", value: this.mmapped ? `its own mapping ${m ? `${hex(m.mapping)}-${hex(m.mapping + BigInt(m.mapping_size))} (${fmtBytes(m.mapping_size)})` : ""}` : "the brk heap", note: this.mmapped ? `chunk size ≥ mmap threshold (${fmtBytes(h?.mmap_threshold ?? 0)})` : `below the mmap threshold (${fmtBytes(h?.mmap_threshold ?? 0)})` },
+          { label: "system calls", value: sys.length ? sys.join("; ") : "none (served from memory malloc already had)" },
+          { label: "page faults", value: String(faults), note: "taken by malloc's own stores (headers, tcache) through the MMU" },
+        ] },
+        heapKv(h),
+        ...heapBlocks(ms, h, this.addr),
+        ...traceBlock(this.trace),
+      ],
+    };
+  }
+  toJSON() {
+    return { pid: this.process.pid, addr: hex(this.addr), size: this.size, usable: this.usable, mmapped: this.mmapped, call: this.call, trace: this.trace };
+  }
+}
+
+/** p.heap(), p.free(): the heap of a process after a call */
+export class HeapState extends Renderable {
+  /** @internal */
+  constructor(
+    readonly process: Process,
+    readonly what: string,
+    readonly trace: TraceEvent[],
+    readonly heap: heap_view | undefined,
+  ) {
+    super();
+  }
+  get machine() {
+    return this.process.machine;
+  }
+  /** the program break after the call */
+  get brk(): bigint | undefined {
+    return this.heap?.brk;
+  }
+  view(): View {
+    const h = this.heap;
+    const ms = this.process.machine.ms;
+    const nfree = h?.chunks.filter((c) => c.state === "free").length ?? 0;
+    const nused = h?.chunks.filter((c) => c.state === "allocated").length ?? 0;
+    return {
+      title: `${this.what} (pid ${this.process.pid})`,
+      summary: `${this.what}: ${nused} chunks in use, ${nfree} free, brk ${h ? hex(h.brk) : "?"}${h?.n_mmaps ? `, ${h.n_mmaps} mmapped` : ""}`,
+      blocks: [heapKv(h), ...heapBlocks(ms, h), ...traceBlock(this.trace)],
+    };
+  }
+  toJSON() {
+    return { pid: this.process.pid, what: this.what, brk: this.heap ? hex(this.heap.brk) : undefined, chunks: this.heap?.chunks.map((c) => ({ ...c, addr: hex(c.addr), mem: hex(c.mem) })), trace: this.trace };
+  }
+}
