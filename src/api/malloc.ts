@@ -469,9 +469,16 @@ export class Allocation extends Renderable {
     /** true if the chunk has its own mapping (IS_MMAPPED) */
     readonly mmapped: boolean,
     readonly trace: TraceEvent[],
-    private readonly heap: heap_view | undefined,
+    heap: heap_view | undefined | (() => heap_view | undefined),
   ) {
     super();
+    this._heap = heap;
+  }
+  /** the heap after the call: taken at once when tracing, or on first look in quiet (bulk) mode */
+  private _heap: heap_view | undefined | (() => heap_view | undefined);
+  private get heap(): heap_view | undefined {
+    if (typeof this._heap === "function") this._heap = this._heap();
+    return this._heap;
   }
   get machine() {
     return this.process.machine;
@@ -530,9 +537,16 @@ export class HeapState extends Renderable {
     readonly process: Process,
     readonly what: string,
     readonly trace: TraceEvent[],
-    readonly heap: heap_view | undefined,
+    heap: heap_view | undefined | (() => heap_view | undefined),
   ) {
     super();
+    this._heap = heap;
+  }
+  /** the heap after the call: taken at once when tracing, or on first look in quiet (bulk) mode */
+  private _heap: heap_view | undefined | (() => heap_view | undefined);
+  get heap(): heap_view | undefined {
+    if (typeof this._heap === "function") this._heap = this._heap();
+    return this._heap;
   }
   get machine() {
     return this.process.machine;

@@ -773,10 +773,11 @@ export class Process extends Renderable {
     const trace = this.end();
     if (p === 0n) throw new MmError("ENOMEM", `${call} returned NULL (errno ENOMEM): neither brk nor mmap could provide the memory`, { trace });
     const l = libc_of(ms, this.task())!.libc;
-    const h = heap_snapshot(ms, this.task());
+    const task = this.task();
     const usable = l.malloc_usable_size(p);
-    const mmapped = h?.mmapped.some((m) => m.mem === p) ?? false;
-    return new Allocation(this, p, size, call, usable, mmapped, trace, h);
+    const mmapped = l.chunk_is_mmapped(p);
+    // a heap picture per call costs a walk of the heap: in quiet (bulk) mode it is taken only if looked at
+    return new Allocation(this, p, size, call, usable, mmapped, trace, ms.trace.on ? heap_snapshot(ms, task) : () => heap_snapshot(ms, task));
   }
   private parseReq(v: unknown, arg: string): number {
     const b = parseSize(v);
@@ -819,7 +820,8 @@ export class Process extends Renderable {
     this.task();
     this.begin();
     this.libc((l) => l.free(a));
-    return new HeapState(this, `free(${hex(a)})`, this.end(), heap_snapshot(ms, this.task()));
+    const task = this.task();
+    return new HeapState(this, `free(${hex(a)})`, this.end(), ms.trace.on ? heap_snapshot(ms, task) : () => heap_snapshot(ms, task));
   }
   /** the heap now: chunks, bins, brk, mmapped chunks */
   heap(): HeapState {

@@ -419,6 +419,12 @@ export class ptmalloc {
   realloc(mem: number | bigint, bytes: number | bigint): bigint {
     return this.atomic(() => BigInt(this.__libc_realloc(this.to_ptr(mem), to_num(bytes))));
   }
+  /** chunk_is_mmapped(mem2chunk(mem)): does this allocation have its own mapping? */
+  chunk_is_mmapped(mem: number | bigint): boolean {
+    const m = this.to_ptr(mem);
+    if (m === 0) return false;
+    return (this.rd(m - this.HDR + this.W) & IS_MMAPPED) !== 0;
+  }
   /** __malloc_usable_size → musable */
   malloc_usable_size(mem: number | bigint): number {
     const m = this.to_ptr(mem);
