@@ -696,16 +696,18 @@ export function __free_one_page(ms: MachineState, pfn: number, z: zone, order: n
   const mm = ms.mem_map;
   const tr = ms.trace;
   const max_pfn = ms.max_pfn;
+  const MAX = ms.MAX_PAGE_ORDER;
+  const pageblock_order = ms.pageblock_order;
   let buddy_pfn = 0;
   account_freepages(z, 1 << order, mt);
-  while (order < ms.MAX_PAGE_ORDER) {
+  while (order < MAX) {
     buddy_pfn = __find_buddy_pfn(pfn, order);
     let buddy_mt = mt;
     if (!is_free_buddy(mm, max_pfn, pfn, buddy_pfn, order)) {
       if (tr.on) trace_free_one_page_stop(ms, pfn, buddy_pfn, order);
       break;
     }
-    if (order >= ms.pageblock_order) {
+    if (order >= pageblock_order) {
       buddy_mt = ms.get_pageblock_migratetype(buddy_pfn);
       if (mt !== buddy_mt && (!migratetype_is_mergeable(mt) || !migratetype_is_mergeable(buddy_mt))) break;
     }
@@ -737,6 +739,11 @@ function describe_not_buddy(ms: MachineState, pfn: number, buddy: number, order:
 /** split_large_buddy(): a block larger than a pageblock is freed pageblock by pageblock, each with
  * its own pageblock's migratetype */
 function split_large_buddy(ms: MachineState, z: zone, pfn: number, order: number, fpi: number): void {
+  if (order <= ms.pageblock_order) {
+    // the common case: one pageblock's worth or less
+    __free_one_page(ms, pfn, z, order, ms.get_pageblock_migratetype(pfn), fpi);
+    return;
+  }
   const end = pfn + (1 << order);
   if (order > ms.pageblock_order) order = ms.pageblock_order;
   while (pfn !== end) {
@@ -748,6 +755,25 @@ function split_large_buddy(ms: MachineState, z: zone, pfn: number, order: number
 
 /** What is wrong with freeing this block, worded as bad_page() would report it, or undefined. */
 export function free_pages_check(ms: MachineState, pfn: number, order: number | undefined): { reason: string } | undefined {
+  // the common case first, with every load issued before any test (the frame's metadata is likely a
+  // cache miss in each array; independent loads overlap): a valid, allocated head with one reference
+  const mm = ms.mem_map;
+  if ((pfn | 0) === pfn && pfn >= 0 && pfn < ms.max_pfn) {
+    const f = mm.flags[pfn]!;
+    const zid = mm.zoneid[pfn]!;
+    const mc = mm.mapcount[pfn]!;
+    const rc = mm.refcount[pfn]!;
+    const o = mm.order[pfn]!;
+    if ((f & (FREE_CHECK_BAD | PG_head)) === PG_head && mc <= 0 && rc === 1 && (order === undefined || o === order) && ms.zones_by_id[zid] !== undefined) return undefined;
+  }
+  return free_pages_check_slow(ms, pfn, order);
+}
+
+/** the flags that make freeing a block through __free_pages a bug */
+const FREE_CHECK_BAD = PG_buddy | PG_reserved | PG_slab | PG_vmalloc | PG_table | PG_anon;
+
+/** free_pages_check() when something is wrong: which reason bad_page() gives, in the kernel's order */
+function free_pages_check_slow(ms: MachineState, pfn: number, order: number | undefined): { reason: string } | undefined {
   const mm = ms.mem_map;
   if (!ms.pfn_valid(pfn)) return { reason: "PFN outside every zone (no struct page)" };
   const f = mm.flags[pfn]!;
@@ -790,10 +816,12 @@ export function __free_pages(ms: MachineState, pfn: number, order: number, fpi =
   mm.refcount[pfn] = 0;
   mm.flags[pfn]! &= ~PG_head;
   mm.order[pfn] = 0;
-  if (tr.on) trace_free_pages(ms, z, pfn, order);
-  tr.depth++;
-  split_large_buddy(ms, z, pfn, order, fpi);
-  tr.depth--;
+  if (tr.on) {
+    trace_free_pages(ms, z, pfn, order);
+    tr.depth++;
+    split_large_buddy(ms, z, pfn, order, fpi);
+    tr.depth--;
+  } else split_large_buddy(ms, z, pfn, order, fpi);
   z.stat.pgfree += 1 << order;
   ms.vmstat.pgfree += 1 << order;
 }
