@@ -739,6 +739,29 @@ export class Process extends Renderable {
     child._forked = new Fork(this, child, rep, this.end());
     return child;
   }
+  /**
+   * clone(CLONE_VM | CLONE_THREAD): a thread, a new task sharing this process's mm (VMAs, page tables,
+   * and so the same TLB context: switching between two threads of one mm on a CPU flushes nothing).
+   * `exit()` on a thread leaves the mm to the others (mmput); the last one tears it down.
+   */
+  thread(opts: { cpu?: number } = {}): Process {
+    const ms = this.machine.ms;
+    const task = this.task();
+    const cpu = opts.cpu ?? task.cpu;
+    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= Math.max(1, ms.nr_cpus ?? 1)) throw einval("opts.cpu", `a CPU number from 0 to ${Math.max(1, ms.nr_cpus ?? 1) - 1}, got ${cpu}`);
+    const table = task_table_of(ms);
+    const pid = ++table.last_pid;
+    const t: task_struct = { pid, comm: task.comm, mm: task.mm, state: "running", min_flt: 0, maj_flt: 0, cpu, tgid: task.tgid ?? task.pid };
+    task.mm!.mm_users++;
+    table.tasks.set(pid, t);
+    if (ms.trace.on) ms.trace.emit("copy_process", "kernel/fork.c", `clone(CLONE_VM|CLONE_THREAD): pid ${pid} shares mm of pid ${task.pid} (mm_users ${task.mm!.mm_users}); no page tables copied`);
+    ms.trace.take();
+    return processFor(this.machine, t);
+  }
+  /** the thread group leader's pid (this pid for a single-threaded process) */
+  get tgid(): number {
+    return this.task().tgid ?? this.pid;
+  }
   /** @internal the Fork that made this process */
   _forked?: Fork;
   /** the Fork result that created this process (undefined for spawned ones) */
@@ -764,6 +787,7 @@ export class Process extends Renderable {
   // ------------------------------------------------------------ malloc (glibc 2.39 ptmalloc)
 
   private libc<T>(fn: (l: import("../libc/malloc").ptmalloc) => T): T {
+    if (this.task().tgid !== undefined) throw einval("this", `malloc from a thread: mmlab models glibc's main arena only (threads would get arenas of their own); call it on the thread group leader, pid ${this.task().tgid}`);
     const ms = this.machine.ms;
     const task = this.task();
     return libc_call(ms, task, (sig, why) => do_exit(ms, task, sig, why), fn);
@@ -1078,8 +1102,10 @@ registerMeminfoSource((ms): Record<string, number> => {
   let anon = 0;
   let committed = 0;
   const P = BigInt(ms.arch.PAGE_SIZE);
+  const seen = new Set<unknown>();
   for (const t of ms.procs?.tasks.values() ?? []) {
-    if (!t.mm) continue;
+    if (!t.mm || seen.has(t.mm)) continue; // threads share one mm
+    seen.add(t.mm);
     anon += t.mm.rss.anon;
     for (const v of t.mm.vmas) if (v.vm_flags & VM_ACCOUNT) committed += Number((v.vm_end - v.vm_start) / P);
   }
@@ -1106,9 +1132,14 @@ export function validate_vm(ms: MachineState): string | undefined {
   const maps = new Map<number, number>();
   let tables = 0;
   let pgds = 0;
+  const seen = new Set<unknown>();
   for (const t of ms.procs?.tasks.values() ?? []) {
     const mm = t.mm;
-    if (!mm) continue;
+    if (!mm || seen.has(mm)) continue; // threads share one mm: check it once
+    seen.add(mm);
+    let users = 0;
+    for (const u of ms.procs!.tasks.values()) if (u.mm === mm) users++;
+    if (users !== mm.mm_users) return `pid ${t.pid}: mm_users is ${mm.mm_users} but ${users} tasks use the mm`;
     let prev: vm_area_struct | undefined;
     for (const v of mm.vmas) {
       if (v.vm_start >= v.vm_end) return `pid ${t.pid}: empty VMA at ${hex(v.vm_start)}`;

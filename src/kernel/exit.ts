@@ -34,7 +34,9 @@ export function exit_mmap(ms: MachineState, task: task_struct): void {
 
 /** do_exit(): the task's memory returns to the allocator; it leaves the task table */
 export function do_exit(ms: MachineState, task: task_struct, signal?: string, why?: string): void {
-  exit_mmap(ms, task);
+  // exit_mm() → mmput(): the address space goes with its last user (threads share one mm)
+  if (task.mm && --task.mm.mm_users <= 0) exit_mmap(ms, task);
+  else if (task.mm && ms.trace.on) ms.trace.emit("mmput", "kernel/fork.c", `pid ${task.pid} leaves its mm; ${task.mm.mm_users} other task${task.mm.mm_users === 1 ? "" : "s"} still use${task.mm.mm_users === 1 ? "s" : ""} it`);
   task.mm = null;
   task.state = signal ? "killed" : "exited";
   if (signal) task.signal = signal;

@@ -22,6 +22,8 @@ export interface task_struct {
   maj_flt: number;
   /** the CPU it runs on */
   cpu: number;
+  /** thread group id: the pid of the thread group leader (absent = a single-threaded process) */
+  tgid?: number;
 }
 
 export class task_table {

@@ -126,6 +126,8 @@ export class mm_struct implements pt_owner {
   pgd = -1;
   /** page-table frames, pgd included (mm_pgtables_bytes / PAGE_SIZE) */
   nr_pgtables = 0;
+  /** mm->mm_users: the tasks using this address space (threads share one; mmput() tears it down at 0) */
+  mm_users = 1;
   /** the VMAs, sorted by vm_start, disjoint */
   vmas: vm_area_struct[] = [];
   /** rss_stat: MM_FILEPAGES, MM_ANONPAGES, MM_SHMEMPAGES */
