@@ -439,12 +439,18 @@ export class KernelLayout extends Renderable {
   constructor(
     readonly machine: Machine,
     readonly regions: kernel_region[],
+    /** an address to mark on the picture (m.layout.at(addr)) */
+    readonly marked?: bigint,
   ) {
     super();
   }
   /** the region holding addr */
   find(addr: bigint): kernel_region | undefined {
     return this.regions.find((r) => addr >= r.start && addr < r.end);
+  }
+  /** the same layout with `addr` marked, and the region it falls in named */
+  at(addr: number | bigint | string | { addr: bigint }): KernelLayout {
+    return new KernelLayout(this.machine, this.regions, parseAddr(this.machine.ms, addr, "addr"));
   }
   view(): View {
     const ms = this.machine.ms;
@@ -461,7 +467,10 @@ export class KernelLayout extends Renderable {
       unit: "byte",
       format: "hex",
       segments: ks.filter((r) => r.kind !== "hole").map((r) => ({ start: r.start > kernelFrom ? r.start : kernelFrom, len: r.end - (r.start > kernelFrom ? r.start : kernelFrom), tone: tone(r.kind), label: r.name })),
-      marks: ks.filter((r, i) => ["direct", "vmalloc", "pkmap", "modules"].includes(r.kind) && !ks.slice(0, i).some((q) => q.name === r.name)).slice(0, 8).map((r) => ({ at: r.start, label: r.name })),
+      marks: [
+        ...ks.filter((r, i) => ["direct", "vmalloc", "pkmap", "modules"].includes(r.kind) && !ks.slice(0, i).some((q) => q.name === r.name)).slice(0, 8).map((r) => ({ at: r.start, label: r.name })),
+        ...(this.marked !== undefined && this.marked >= kernelFrom ? [{ at: this.marked, label: `▲ ${hex(this.marked)}: ${this.find(this.marked)?.name ?? "hole"}` }] : []),
+      ],
     };
     // one legend entry per colour, naming the kinds of region drawn in it
     const legend = new Map<string, Set<string>>();
