@@ -12,7 +12,7 @@ import type { MachineState } from "../kernel/machine";
 import type { task_struct } from "../kernel/sched";
 import type { TraceEvent } from "../kernel/trace";
 import { fmtBytes, hex } from "../lib/units";
-import { tlbs, type cpu_tlb, type tlb_entry } from "../hw/tlb";
+import { tlbs, type cpu_tlb, type tlb_entry, type tlb_state } from "../hw/tlb";
 import { malloc_abort, ptmalloc, type heap_view, type malloc_host, type malloc_saved_state } from "../libc/malloc";
 import { user_access } from "../mm/memory";
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, do_brk, do_mmap, do_munmap } from "../mm/mmap";
@@ -37,6 +37,9 @@ export class host_fault extends Error {
 }
 
 /** the process as glibc sees it: brk/mmap/munmap system calls and its memory through the MMU */
+/** slots of process_host's translation cache (a power of two) */
+const K_SLOTS = 16;
+
 export class process_host implements malloc_host {
   readonly bits: 32 | 64;
   readonly pageSize: number;
@@ -75,7 +78,7 @@ export class process_host implements malloc_host {
   /** copy_from_user through the MMU (faults handled); peek mode reads the tables without faulting */
   read(addr: bigint, len: number): Uint8Array {
     if (this.peek) return this.peek_read(addr, len);
-    this.c_vpn = -1;
+    this.k_drop();
     const r = user_access(this.ms, this.task, addr, "read", len);
     if (!r.ok) throw new host_fault(r.code ?? "SIGSEGV", r.at ?? addr, r.why ?? "fault");
     return r.data!;
@@ -83,92 +86,89 @@ export class process_host implements malloc_host {
   /** copy_to_user through the MMU */
   write(addr: bigint, bytes: Uint8Array): void {
     if (this.peek) throw new host_fault("SIGSEGV", addr, "mmlab: a write while inspecting the heap");
-    this.c_vpn = -1;
+    this.k_drop();
     const r = user_access(this.ms, this.task, addr, "write", bytes.slice());
     if (!r.ok) throw new host_fault(r.code ?? "SIGSEGV", r.at ?? addr, r.why ?? "fault");
   }
-  // the last page hit in the TLB: valid while the TLB has not been flushed since (every PTE change
-  // the kernel makes is followed by a flush, so this is the TLB entry itself, looked up once)
-  private c_vpn = -1;
-  private c_e: tlb_entry | undefined;
-  private c_buf: frame_buf | undefined;
-  private c_gen = -1;
-  private c_t: cpu_tlb | undefined;
-  private p_vpn = -1;
-  private p_e: tlb_entry | undefined;
-  private p_buf: frame_buf | undefined;
-  private p_gen = -1;
-  /** the TLB entry of the page holding addr when it allows the access (a hit), else undefined */
-  private hit(addr: number, write: boolean): tlb_entry | undefined {
-    const vpn = Math.floor(addr / 4096);
-    const t = this.c_t;
+  // A small direct-mapped cache of TLB entries (page → the TLB's own entry object and its frame
+  // buffer), looked up without the TLB's map. It is valid only while nothing else has touched this
+  // CPU's TLB: no flush (every PTE change the kernel makes is followed by one), the same mm loaded,
+  // the same CPU, and the TLB clock unchanged but for this host's own LRU hits (every fill, which may
+  // evict an entry or reuse its object, advances the clock). Otherwise it is dropped whole.
+  private k_t: cpu_tlb | undefined;
+  /** the machine's TLB state (ms.tlb, created once and never replaced), for its live policy */
+  private k_st: tlb_state | undefined;
+  private k_gen = -1;
+  private k_mm = -1;
+  private k_clock = -1;
+  private k_cpu = -1;
+  private readonly k_vpn = new Float64Array(K_SLOTS).fill(-1);
+  private readonly k_e: (tlb_entry | undefined)[] = new Array<tlb_entry | undefined>(K_SLOTS).fill(undefined);
+  private readonly k_buf: (frame_buf | undefined)[] = new Array<frame_buf | undefined>(K_SLOTS).fill(undefined);
+  /** forget every cached translation */
+  private k_drop(): void {
+    this.k_t = undefined;
+    this.k_vpn.fill(-1);
+  }
+  /** the TLB entry of page vpn when it allows the access (a hit: counted, LRU-stamped), else undefined */
+  private hit(vpn: number, write: boolean): tlb_entry | undefined {
+    const t = this.k_t;
+    const i = vpn & (K_SLOTS - 1);
     let e: tlb_entry | undefined;
-    if (this.cached(vpn) && t) e = this.c_e!;
-    else if (vpn === this.p_vpn && t && t.flushes === this.p_gen && t.loaded_mm === this.c_mmid) {
-      // the page before: swap the two cached pages (malloc alternates between the tcache and a chunk)
-      e = this.p_e!;
-      const b = this.p_buf;
-      this.p_vpn = this.c_vpn;
-      this.p_e = this.c_e;
-      this.p_buf = this.c_buf;
-      this.p_gen = this.c_gen;
-      this.c_vpn = vpn;
-      this.c_e = e;
-      this.c_buf = b;
-      this.c_gen = t.flushes;
+    if (t !== undefined && this.k_vpn[i] === vpn && t.clock === this.k_clock && t.flushes === this.k_gen && t.loaded_mm === this.k_mm && this.task.cpu === this.k_cpu) {
+      e = this.k_e[i]!;
     } else {
       const st = tlbs(this.ms);
       const tt = st.cpus[this.task.cpu]!;
       if (tt.loaded_mm !== this.task.mm!.id) return undefined;
       e = tt.entries.get(vpn);
       if (!e || !e.user || e.shift !== 12) return undefined;
-      if (this.c_t === tt) {
-        this.p_vpn = this.c_vpn;
-        this.p_e = this.c_e;
-        this.p_buf = this.c_buf;
-        this.p_gen = this.c_gen;
-      } else this.p_vpn = -1;
-      this.c_vpn = vpn;
-      this.c_e = e;
-      this.c_t = tt;
-      this.c_gen = tt.flushes;
-      this.c_buf = undefined;
-      this.c_mmid = tt.loaded_mm;
-      this.c_lru = st.policy === "lru";
+      if (tt !== t || tt.clock !== this.k_clock || tt.flushes !== this.k_gen || tt.loaded_mm !== this.k_mm || this.task.cpu !== this.k_cpu) {
+        this.k_vpn.fill(-1);
+        this.k_t = tt;
+        this.k_st = st;
+        this.k_gen = tt.flushes;
+        this.k_mm = tt.loaded_mm;
+        this.k_clock = tt.clock;
+        this.k_cpu = this.task.cpu;
+      }
+      this.k_vpn[i] = vpn;
+      this.k_e[i] = e;
+      this.k_buf[i] = undefined;
     }
     if (write && !(e.rw && e.dirty)) return undefined;
-    const tt = this.c_t!;
+    const tt = this.k_t!;
     tt.hits++;
-    if (this.ms.tlb!.policy === "lru") e.stamp = ++tt.clock;
+    if (this.k_st!.policy === "lru") this.k_clock = e.stamp = ++tt.clock;
     return e;
   }
-  private buf(e: tlb_entry, create: boolean): frame_buf | undefined {
-    if (this.c_buf) return this.c_buf;
+  /** the frame buffer behind a cached page (undefined: all zeros, unless create) */
+  private buf(vpn: number, e: tlb_entry, create: boolean): frame_buf | undefined {
+    const i = vpn & (K_SLOTS - 1);
+    const c = this.k_buf[i];
+    if (c) return c;
     const b = create ? frame_data(this.ms, e.pfn, true) : contents(this.ms).frames.get(e.pfn);
-    this.c_buf = b;
+    this.k_buf[i] = b;
     return b;
-  }
-  private c_mmid = -1;
-  private c_lru = false;
-  /** is the cached page still the TLB's (no flush since, the mm still loaded)? */
-  private cached(vpn: number): boolean {
-    const t = this.c_t;
-    return vpn === this.c_vpn && t !== undefined && t.flushes === this.c_gen && t.loaded_mm === this.c_mmid;
   }
   /** a word load: a TLB hit reads the frame directly (what the CPU does), a miss takes the slow path */
   read_word(addr: number, size: 2 | 4 | 8): number {
     const vpn = Math.floor(addr / 4096);
     const off = addr - vpn * 4096;
     if (off + size <= 4096 && !this.peek && this.pageSize === 4096) {
+      const i = vpn & (K_SLOTS - 1);
+      const t = this.k_t;
       let e: tlb_entry | undefined;
-      if (this.cached(vpn)) {
-        e = this.c_e!;
-        const t = this.c_t!;
+      let b: frame_buf | undefined;
+      if (t !== undefined && this.k_vpn[i] === vpn && t.clock === this.k_clock && t.flushes === this.k_gen && t.loaded_mm === this.k_mm && this.task.cpu === this.k_cpu) {
+        // a cached hit (inline copy of hit())
+        e = this.k_e[i]!;
         t.hits++;
-        if (this.c_lru) e.stamp = ++t.clock;
-      } else e = this.hit(addr, false);
+        if (this.k_st!.policy === "lru") this.k_clock = e.stamp = ++t.clock;
+        b = this.k_buf[i];
+      } else e = this.hit(vpn, false);
       if (e) {
-        const b = this.c_buf ?? this.buf(e, false);
+        if (b === undefined) b = this.buf(vpn, e, false);
         if (!b) return 0;
         if ((off & 3) === 0) {
           if (size === 4) return b.u32[off >> 2]!;
@@ -179,7 +179,6 @@ export class process_host implements malloc_host {
         return v;
       }
     }
-    this.c_vpn = -1;
     const b = this.read(BigInt(addr), size);
     let v = 0;
     for (let i = size - 1; i >= 0; i--) v = v * 256 + b[i]!;
@@ -190,18 +189,22 @@ export class process_host implements malloc_host {
     const vpn = Math.floor(addr / 4096);
     const off = addr - vpn * 4096;
     if (off + size <= 4096 && !this.peek && this.pageSize === 4096) {
+      const i = vpn & (K_SLOTS - 1);
+      const t = this.k_t;
       let e: tlb_entry | undefined;
-      if (this.cached(vpn) && this.c_e!.rw && this.c_e!.dirty) {
-        e = this.c_e!;
-        const t = this.c_t!;
+      let b: frame_buf | undefined;
+      if (t !== undefined && this.k_vpn[i] === vpn && t.clock === this.k_clock && t.flushes === this.k_gen && t.loaded_mm === this.k_mm && this.task.cpu === this.k_cpu && this.k_e[i]!.rw && this.k_e[i]!.dirty) {
+        // a cached hit (inline copy of hit())
+        e = this.k_e[i]!;
         t.hits++;
-        if (this.c_lru) e.stamp = ++t.clock;
-      } else e = this.hit(addr, true);
+        if (this.k_st!.policy === "lru") this.k_clock = e.stamp = ++t.clock;
+        b = this.k_buf[i];
+      } else e = this.hit(vpn, true);
       if (e) {
-        let b = this.buf(e, false);
+        if (b === undefined) b = this.buf(vpn, e, false);
         if (!b) {
           if (value === 0) return; // zeros into a frame that reads as zeros
-          b = this.buf(e, true)!;
+          b = this.buf(vpn, e, true)!;
         }
         if ((off & 3) === 0 && size !== 2) {
           b.u32[off >> 2] = value >>> 0;
@@ -216,7 +219,6 @@ export class process_host implements malloc_host {
         return;
       }
     }
-    this.c_vpn = -1;
     const bytes = new Uint8Array(size);
     let v = value;
     for (let i = 0; i < size; i++) {

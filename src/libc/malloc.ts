@@ -301,7 +301,6 @@ export interface scalar_state {
   errno: number;
 }
 
-type undo_entry = number | (() => void);
 
 const NONCONTIGUOUS_BIT = 2;
 
@@ -353,9 +352,25 @@ export class ptmalloc {
   private readonly mmapped = new Map<number, { block: number; total: number }>();
   private readonly segments: { start: number; end: number }[] = [];
 
-  private undo: undo_entry[] | null = null;
-  private readonly log: undo_entry[] = [];
+  /** model: the current public call journals its changes */
+  private undo = false;
+  /** model: the journal, as (address, old word) pairs: a negative address is a uint16 store, a NaN
+   *  address an undo action (the pair's second number indexes `log_fn`). A typed array, reused across
+   *  calls: no number boxing per journaled store. */
+  private log = new Float64Array(256);
+  private readonly log_fn: (() => void)[] = [];
+  /** model: numbers used in `log`, actions used in `log_fn` */
+  private ulen = 0;
+  private flen = 0;
+  /** model: the scalars at the start of the current outermost call, for rollback (reused) */
+  private readonly snap: scalar_state = {
+    flags: 0, have_fastchunks: false, binmap: [0, 0, 0, 0], system_mem: 0, max_system_mem: 0, trim_threshold: 0,
+    top_pad: 0, mmap_threshold: 0, n_mmaps: 0, n_mmaps_max: 0, max_n_mmaps: 0, no_dyn_threshold: false,
+    mmapped_mem: 0, max_mmapped_mem: 0, sbrk_base: 0, max_fast: 0, tcache: 0, errno: 0,
+  };
   private readonly ptr_limit: bigint;
+  /** model: min(2^53, 2^bits): bigint pointers below it convert exactly */
+  private readonly num_limit: number;
   /** model: problems met while walking lists for inspect()/check()/mallinfo2() */
   private walk_errors: string[] = [];
   private readonly fast_rd: malloc_host["read_word"];
@@ -378,6 +393,7 @@ export class ptmalloc {
     this.pagesize = host.pageSize;
     this.tr = options.trace;
     this.ptr_limit = 1n << BigInt(host.bits);
+    this.num_limit = Math.min(2 ** 53, 2 ** host.bits);
     this.fast_rd = host.read_word;
     this.fast_wr = host.write_word;
     this.main_arena = Number(options.main_arena ?? (this.bits === 64 ? 0x7ffff7e19c80n : 0xf7fa2780n));
@@ -405,11 +421,30 @@ export class ptmalloc {
 
   /** __libc_malloc: tcache first, then _int_malloc. Returns the user pointer or 0n (errno ENOMEM). */
   malloc(bytes: number | bigint): bigint {
-    return this.atomic(() => BigInt(this.__libc_malloc(to_num(bytes))));
+    // atomic() inlined (no closure per call: this is the hot path)
+    if (this.undo) return BigInt(this.__libc_malloc(to_num(bytes)));
+    this.begin();
+    try {
+      return BigInt(this.__libc_malloc(to_num(bytes)));
+    } catch (e) {
+      this.rollback();
+      throw e;
+    } finally {
+      this.end();
+    }
   }
   /** __libc_free */
   free(mem: number | bigint): void {
-    this.atomic(() => this.__libc_free(this.to_ptr(mem)));
+    if (this.undo) return this.__libc_free(this.to_ptr(mem));
+    this.begin();
+    try {
+      this.__libc_free(this.to_ptr(mem));
+    } catch (e) {
+      this.rollback();
+      throw e;
+    } finally {
+      this.end();
+    }
   }
   /** __libc_calloc (no tcache path in 2.39; clears only memory not fresh from sbrk). */
   calloc(n: number | bigint, elem_size: number | bigint): bigint {
@@ -504,7 +539,12 @@ export class ptmalloc {
 
   /** model: a pointer argument as an address: negative values wrap like (uintptr_t) casts */
   private to_ptr(p: number | bigint): number {
-    if (typeof p === "bigint") return Number(p >= 0n && p < this.ptr_limit ? p : BigInt.asUintN(this.bits, p));
+    if (typeof p === "bigint") {
+      // fast path without bigint compares: exact when 0 <= p < min(2^53, 2^bits) (Number() rounds monotonically)
+      const n = Number(p);
+      if (n >= 0 && n < this.num_limit) return n;
+      return Number(p >= 0n && p < this.ptr_limit ? p : BigInt.asUintN(this.bits, p));
+    }
     if (p >= 0 && p < 2 ** this.bits) return Math.trunc(p);
     return Number(BigInt.asUintN(this.bits, BigInt(Math.trunc(p))));
   }
@@ -595,37 +635,76 @@ export class ptmalloc {
   /** Run one public call; on any throw undo every write, arena change and sbrk/mmap it made. */
   private atomic<T>(fn: () => T): T {
     if (this.undo) return fn(); // nested: the outer call journals
-    const s = this.snapshot();
-    const log = this.log;
-    log.length = 0;
-    this.undo = log;
+    this.begin();
     try {
       return fn();
     } catch (e) {
-      this.undo = null;
-      let i = log.length - 1;
-      while (i >= 0) {
-        const e2 = log[i]!;
-        if (typeof e2 === "function") {
-          e2();
-          i--;
-        } else {
-          const a = log[i - 1] as number;
-          if (a < 0) this.fast_wr!.call(this.host, -a, 2, e2); // a uint16 store (wr16)
-          else this.wr_raw(a, e2);
-          i -= 2;
-        }
-      }
-      this.restore(s);
+      this.rollback();
       throw e;
     } finally {
-      this.undo = null;
-      log.length = 0;
+      this.end();
+    }
+  }
+  /** model: start journaling an outermost public call (scalars copied into a reused record) */
+  private begin(): void {
+    const s = this.snap;
+    s.flags = this.flags;
+    s.have_fastchunks = this.have_fastchunks;
+    const bm = this.binmap;
+    const sb = s.binmap;
+    sb[0] = bm[0]!;
+    sb[1] = bm[1]!;
+    sb[2] = bm[2]!;
+    sb[3] = bm[3]!;
+    s.system_mem = this.system_mem;
+    s.max_system_mem = this.max_system_mem;
+    s.trim_threshold = this.trim_threshold;
+    s.top_pad = this.top_pad;
+    s.mmap_threshold = this.mmap_threshold;
+    s.n_mmaps = this.n_mmaps;
+    s.n_mmaps_max = this.n_mmaps_max;
+    s.max_n_mmaps = this.max_n_mmaps;
+    s.no_dyn_threshold = this.no_dyn_threshold;
+    s.mmapped_mem = this.mmapped_mem;
+    s.max_mmapped_mem = this.max_mmapped_mem;
+    s.sbrk_base = this.sbrk_base;
+    s.max_fast = this.max_fast;
+    s.tcache = this.tcache;
+    s.errno = this.errno;
+    this.ulen = 0;
+    this.flen = 0;
+    this.undo = true;
+  }
+  /** model: the outermost call is over: stop journaling (drop a large journal's references) */
+  private end(): void {
+    this.undo = false;
+    if (this.flen > 0) this.log_fn.length = 0; // drop the actions' references
+    this.ulen = 0;
+    this.flen = 0;
+  }
+  /** model: a throw in the outermost call: undo every journaled change, newest first */
+  private rollback(): void {
+    {
+      const log = this.log;
+      const fns = this.log_fn;
+      this.undo = false;
+      let i = this.ulen - 1;
+      while (i >= 0) {
+        const e2 = log[i]!;
+        const a = log[i - 1]!;
+        if (Number.isNaN(a)) fns[e2]!();
+        else if (a < 0) this.fast_wr!.call(this.host, -a, 2, e2); // a uint16 store (wr16)
+        else this.wr_raw(a, e2);
+        i -= 2;
+      }
+      const s = this.snap;
+      this.restore(s);
+      this.binmap = s.binmap.slice(); // not the reused record's array
     }
   }
   /** model: the rest of this call cannot abort (the caller's last action follows): stop journaling */
   private commit(): void {
-    this.undo = null;
+    this.undo = false;
   }
   /** model bookkeeping: the current sbrk segment now ends at `end` */
   private set_seg_end(end: number): void {
@@ -637,9 +716,22 @@ export class ptmalloc {
       seg.end = old;
     });
   }
+  /** model: append one (address, value) pair to the journal */
+  private journal(a: number, v: number): void {
+    let log = this.log;
+    const n = this.ulen;
+    if (n + 2 > log.length) {
+      const g = new Float64Array(log.length * 2);
+      g.set(log);
+      this.log = log = g;
+    }
+    log[n] = a;
+    log[n + 1] = v;
+    this.ulen = n + 2;
+  }
   /** model: register an undo action for the current public call */
   private on_undo(f: () => void): void {
-    this.undo?.push(f);
+    if (this.undo) this.journal(NaN, this.flen), (this.log_fn[this.flen++] = f);
   }
 
   // ------------------------------------------------------------------ memory access
@@ -648,7 +740,7 @@ export class ptmalloc {
   private rd(a: number): number {
     const o = a - this.main_arena;
     if (o >= 0 && a < this.arena_end) return this.arena_words[Math.floor(o / this.W)]!;
-    if (this.fast_rd) return this.fast_rd.call(this.host, a, this.W as 4 | 8);
+    if (this.fast_rd) return this.host.read_word!(a, this.W as 4 | 8);
     const b = this.host.read(BigInt(a), this.W);
     const lo = (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
     if (this.W === 4) return lo;
@@ -657,7 +749,7 @@ export class ptmalloc {
   }
   /** Write one word, journaled for rollback. */
   private wr(a: number, v: number): void {
-    if (this.undo) this.undo.push(a, this.rd(a));
+    if (this.undo) this.journal(a, this.rd(a));
     this.wr_raw(a, v);
   }
   /** model: a store without journaling (also used to undo) */
@@ -667,7 +759,7 @@ export class ptmalloc {
       this.arena_words[Math.floor(o / this.W)] = v;
       return;
     }
-    if (this.fast_wr) return this.fast_wr.call(this.host, a, this.W as 4 | 8, v);
+    if (this.fast_wr) return this.host.write_word!(a, this.W as 4 | 8, v);
     const b = this.W === 8 ? this.buf8 : this.buf8.subarray(0, 4);
     const lo = v >>> 0;
     b[0] = lo & 0xff;
@@ -685,15 +777,15 @@ export class ptmalloc {
   }
   /** load a uint16_t (tcache->counts[]) */
   private rd16(a: number): number {
-    if (this.fast_rd) return this.fast_rd.call(this.host, a, 2);
+    if (this.fast_rd) return this.host.read_word!(a, 2);
     const b = this.host.read(BigInt(a), 2);
     return b[0]! | (b[1]! << 8);
   }
   /** store a uint16_t (tcache->counts[]), journaled */
   private wr16(a: number, v: number): void {
     if (this.fast_wr) {
-      if (this.undo) this.undo.push(-a, this.rd16(a)); // negative address: a uint16 entry
-      return this.fast_wr.call(this.host, a, 2, v);
+      if (this.undo) this.journal(-a, this.rd16(a)); // negative address: a uint16 entry
+      return this.host.write_word!(a, 2, v);
     }
     this.write_bytes(a, new Uint8Array([v & 0xff, (v >>> 8) & 0xff]));
   }
@@ -701,7 +793,7 @@ export class ptmalloc {
   private write_bytes(a: number, bytes: Uint8Array): void {
     if (this.undo && bytes.length) {
       const old = this.host.read(BigInt(a), bytes.length).slice();
-      this.undo.push(() => this.host.write(BigInt(a), old));
+      this.on_undo(() => this.host.write(BigInt(a), old));
     }
     this.host.write(BigInt(a), bytes);
   }
