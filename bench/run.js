@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: boot time and bytes per frame of a 64 GiB machine; alloc/free throughput on a
 // 16 GiB machine (2^22 frames) for an order-0 and a mixed-order workload, at four levels:
-//   (a) the engine (__alloc_pages / __free_pages, with the checks the facade makes: order and GFP zone
+//   (a) the engine (alloc_pages_pfn, the bulk entry to __alloc_pages / __free_pages, with the checks the facade makes: order and GFP zone
 //       before an alloc, free_pages_check() before a free; tracing off),
 //   (b) the public API with result objects, tracing off (m.allocPages(order, gfp) / block.free()),
 //   (c) the public API with tracing on (informational),
@@ -86,11 +86,11 @@ function runEngine(w) {
       // the facade's checks: order in range, a zone the GFP flags allow
       if (!Number.isInteger(order) || order < 0 || order > MAX) throw new Error("order");
       if (PA.gfp_zone(ms, g) < 0) throw new Error("gfp");
-      const r = PA.__alloc_pages(ms, g, order, 0);
+      const pfn = PA.alloc_pages_pfn(ms, g, order, 0);
       ops++;
-      h = fnv(h, r.pfn);
-      if (r.pfn < 0) continue;
-      live[nlive] = r.pfn;
+      h = fnv(h, pfn);
+      if (pfn < 0) continue;
+      live[nlive] = pfn;
       lord[nlive++] = order;
     } else {
       const k = rnd() % nlive;

@@ -622,24 +622,56 @@ function zone_statistics(preferred: zone, z: zone, local_nid: number): void {
  * undefined, having changed nothing, in every other case (the general path then runs).
  */
 function alloc_pages_quiet(ms: MachineState, gfp: number, order: number, preferred_nid: number, local_nid: number): alloc_result | undefined {
+  const pfn = rmqueue_quiet(ms, gfp, order, preferred_nid, local_nid);
+  if (pfn < 0) return undefined;
+  return new quiet_alloc_result(pfn, quiet_last.zone!, quiet_last.free, quiet_last.mark, quiet_last.reserve);
+}
+
+/** what rmqueue_quiet() saw, for the result object its callers build */
+const quiet_last: { zone: zone | undefined; free: number; mark: number; reserve: number } = { zone: undefined, free: 0, mark: 0, reserve: 0 };
+
+/**
+ * The quiet fast path proper: the PFN handed out, or -1 having changed nothing (the general path then
+ * runs). Split from alloc_pages_quiet() so that bulk callers (alloc_pages_pfn) build no object at all.
+ */
+function rmqueue_quiet(ms: MachineState, gfp: number, order: number, preferred_nid: number, local_nid: number): number {
   const highest_zoneidx = gfp_zone(ms, gfp);
   const z = first_zone(cached_zonelist(ms, preferred_nid, (gfp & __GFP_THISNODE) !== 0), highest_zoneidx);
-  if (z === undefined) return undefined;
-  const mark = z.wmark_pages(WMARK_LOW);
+  if (z === undefined) return -1;
+  const mark = z._watermark[WMARK_LOW]! + z.watermark_boost;
   const free = z.nr_free_pages;
+  const reserve = z.lowmem_reserve[highest_zoneidx] ?? 0;
+  // zone_watermark_fast()'s order-0 test inline; anything else through it
   // (ALLOC_NOFRAGMENT and ALLOC_KSWAPD only matter to the fallback, which this path never takes)
-  if (!zone_watermark_fast(ms, z, order, mark, highest_zoneidx, ALLOC_WMARK_LOW)) return undefined;
+  if (!(order === 0 && free > mark + reserve) && !zone_watermark_fast(ms, z, order, mark, highest_zoneidx, ALLOC_WMARK_LOW)) return -1;
   const mt = gfp_migratetype(gfp);
   let cur = order;
   while (cur < ms.NR_PAGE_ORDERS && z.list_head[cur * MIGRATE_TYPES + mt] === -1) cur++;
-  if (cur >= ms.NR_PAGE_ORDERS) return undefined;
+  if (cur >= ms.NR_PAGE_ORDERS) return -1;
   const pfn = z.list_head[cur * MIGRATE_TYPES + mt]!;
   page_del_and_expand(ms, z, pfn, order, cur, mt);
   prep_new_page(ms, pfn, order);
   z.stat.pgalloc += 1 << order;
   ms.vmstat.pgalloc += 1 << order;
   zone_statistics(z, z, local_nid);
-  return new quiet_alloc_result(pfn, z, free, mark, z.lowmem_reserve[highest_zoneidx] ?? 0);
+  quiet_last.zone = z;
+  quiet_last.free = free;
+  quiet_last.mark = mark;
+  quiet_last.reserve = reserve;
+  return pfn;
+}
+
+/**
+ * alloc_pages_node() for bulk callers: __alloc_pages() returning just the first PFN of the block, or -1
+ * (the zone is ms.page_zone(pfn)). Same state changes, same PFNs; with tracing off it allocates no result
+ * object, which is what a million-step workload needs.
+ */
+export function alloc_pages_pfn(ms: MachineState, gfp: number, order: number, preferred_nid = 0): number {
+  if (!ms.trace.on) {
+    const pfn = rmqueue_quiet(ms, gfp, order, preferred_nid, preferred_nid);
+    if (pfn >= 0) return pfn;
+  }
+  return __alloc_pages(ms, gfp, order, preferred_nid).pfn;
 }
 
 /** alloc_pages_quiet()'s result: one object, its `attempts` (the one zone tried, which passed the low
