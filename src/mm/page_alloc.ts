@@ -641,10 +641,16 @@ function rmqueue_quiet(ms: MachineState, gfp: number, order: number, preferred_n
   const mark = z._watermark[WMARK_LOW]! + z.watermark_boost;
   const free = z.nr_free_pages;
   const reserve = z.lowmem_reserve[highest_zoneidx] ?? 0;
-  // zone_watermark_fast()'s order-0 test inline; anything else through it
-  // (ALLOC_NOFRAGMENT and ALLOC_KSWAPD only matter to the fallback, which this path never takes)
-  if (!(order === 0 && free > mark + reserve) && !zone_watermark_fast(ms, z, order, mark, highest_zoneidx, ALLOC_WMARK_LOW)) return -1;
+  // zone_watermark_fast() with ALLOC_WMARK_LOW (ALLOC_NOFRAGMENT and ALLOC_KSWAPD only matter to the
+  // fallback, which this path never takes). Its page-count test inline; its other half for order > 0,
+  // "a free block of order ≥ N on some pcp-type list", is implied by the search below finding one on
+  // this request's list (a pcp type), and when that search fails the general path runs anyway.
   const mt = gfp_migratetype(gfp);
+  if (order === 0) {
+    if (!(free > mark + reserve) && !zone_watermark_fast(ms, z, order, mark, highest_zoneidx, ALLOC_WMARK_LOW)) return -1;
+  } else if (mt >= MIGRATE_PCPTYPES) {
+    if (!zone_watermark_fast(ms, z, order, mark, highest_zoneidx, ALLOC_WMARK_LOW)) return -1;
+  } else if (!(free - ((1 << order) - 1) > mark + reserve)) return -1;
   let cur = order;
   while (cur < ms.NR_PAGE_ORDERS && z.list_head[cur * MIGRATE_TYPES + mt] === -1) cur++;
   if (cur >= ms.NR_PAGE_ORDERS) return -1;
