@@ -274,6 +274,20 @@ export function split_vma(ms: MachineState, mm: mm_struct, i: number, addr: bigi
   if (ms.trace.on) ms.trace.emit("__split_vma", FV, `split ${hex(v.vm_start)}-${hex(upper.vm_end)} at ${hex(addr)}`, { at: hex(addr) });
 }
 
+/** vma_modify()'s first step (mm/vma.c): split the VMAs at start and end so that exactly the VMAs
+ * mm.vmas[i..j) cover [start, end), which must be mapped throughout */
+function split_vmas_at(ms: MachineState, mm: mm_struct, start: bigint, end: bigint): [number, number] {
+  let i = find_vma_index(mm, start);
+  if (mm.vmas[i]!.vm_start < start) {
+    split_vma(ms, mm, i, start);
+    i++;
+  }
+  let j = i;
+  while (j < mm.vmas.length && mm.vmas[j]!.vm_start < end) j++;
+  if (mm.vmas[j - 1]!.vm_end > end) split_vma(ms, mm, j - 1, end);
+  return [i, j];
+}
+
 /** merge vmas[i] with vmas[i+1] if they can be one (vma_merge / commit_merge) */
 function try_merge(ms: MachineState, mm: mm_struct, i: number): boolean {
   const a = mm.vmas[i];
@@ -444,14 +458,7 @@ export function do_mprotect(ms: MachineState, mm: mm_struct, start: bigint, len:
     // VM_MAY* bounds what mprotect may grant
     if (newbits & ~(v.vm_flags >> 4) & (VM_READ | VM_WRITE | VM_EXEC)) throw new MmError("EPERM", `prot: ${hex(v.vm_start)}-${hex(v.vm_end)} may not become ${prot & PROT_WRITE ? "writable" : "executable"} (EACCES: its VM_MAY* bits forbid it)`, { arg: "prot" });
   }
-  let i = find_vma_index(mm, start);
-  if (mm.vmas[i]!.vm_start < start) {
-    split_vma(ms, mm, i, start);
-    i++;
-  }
-  let j = i;
-  while (j < mm.vmas.length && mm.vmas[j]!.vm_start < end) j++;
-  if (mm.vmas[j - 1]!.vm_end > end) split_vma(ms, mm, j - 1, end);
+  const [i, j] = split_vmas_at(ms, mm, start, end);
   for (let k = i; k < j; k++) {
     const v = mm.vmas[k]!;
     const old = v.vm_flags;
@@ -538,14 +545,7 @@ export function do_madvise(ms: MachineState, mm: mm_struct, start: bigint, len: 
     if ((advice === MADV_DONTFORK || advice === MADV_DOFORK) && v.vm_flags & VM_IO) throw new MmError("EINVAL", `advice: ${hex(v.vm_start)}-${hex(v.vm_end)} is VM_IO (MADV_DONTFORK/DOFORK refused)`, { arg: "advice" });
   }
   const [bit, set] = advice === MADV_DONTFORK ? [VM_DONTCOPY, true] : advice === MADV_DOFORK ? [VM_DONTCOPY, false] : advice === MADV_WIPEONFORK ? [VM_WIPEONFORK, true] : [VM_WIPEONFORK, false];
-  let i = find_vma_index(mm, start);
-  if (mm.vmas[i]!.vm_start < start) {
-    split_vma(ms, mm, i, start);
-    i++;
-  }
-  let j = i;
-  while (j < mm.vmas.length && mm.vmas[j]!.vm_start < end) j++;
-  if (mm.vmas[j - 1]!.vm_end > end) split_vma(ms, mm, j - 1, end);
+  const [i, j] = split_vmas_at(ms, mm, start, end);
   for (let k = i; k < j; k++) {
     const v = mm.vmas[k]!;
     v.vm_flags = set ? v.vm_flags | bit : v.vm_flags & ~bit;
