@@ -455,6 +455,16 @@ function traceBlock(trace: TraceEvent[]): Block[] {
   return trace.length ? [{ kind: "trace", events: trace.slice(0, 80), omitted: Math.max(0, trace.length - 80) }] : [];
 }
 
+/** A result's heap picture: taken at once when tracing, or on first look in quiet (bulk) mode, where a
+ * walk of the heap per call would cost more than the call. */
+class lazy_heap {
+  constructor(private v: heap_view | undefined | (() => heap_view | undefined)) {}
+  get(): heap_view | undefined {
+    if (typeof this.v === "function") this.v = this.v();
+    return this.v;
+  }
+}
+
 /** p.malloc()/calloc()/realloc(): a pointer in a process's memory */
 export class Allocation extends Renderable {
   /** @internal */
@@ -474,13 +484,11 @@ export class Allocation extends Renderable {
     heap: heap_view | undefined | (() => heap_view | undefined),
   ) {
     super();
-    this._heap = heap;
+    this._heap = new lazy_heap(heap);
   }
-  /** the heap after the call: taken at once when tracing, or on first look in quiet (bulk) mode */
-  private _heap: heap_view | undefined | (() => heap_view | undefined);
+  private readonly _heap: lazy_heap;
   private get heap(): heap_view | undefined {
-    if (typeof this._heap === "function") this._heap = this._heap();
-    return this._heap;
+    return this._heap.get();
   }
   get machine() {
     return this.process.machine;
@@ -542,13 +550,12 @@ export class HeapState extends Renderable {
     heap: heap_view | undefined | (() => heap_view | undefined),
   ) {
     super();
-    this._heap = heap;
+    this._heap = new lazy_heap(heap);
   }
-  /** the heap after the call: taken at once when tracing, or on first look in quiet (bulk) mode */
-  private _heap: heap_view | undefined | (() => heap_view | undefined);
+  private readonly _heap: lazy_heap;
+  /** the heap after the call */
   get heap(): heap_view | undefined {
-    if (typeof this._heap === "function") this._heap = this._heap();
-    return this._heap;
+    return this._heap.get();
   }
   get machine() {
     return this.process.machine;
