@@ -27,6 +27,36 @@ export interface memblock_region {
   kernel?: boolean;
 }
 
+/**
+ * The vm_event_item counters mmlab keeps (include/linux/vm_event_item.h, printed by /proc/vmstat in
+ * this order after the zone and node items; mm/vmstat.c vmstat_text[]). Per-zone counters (pgalloc_normal,
+ * allocstall_normal…) are kept on the zone (zone.stat) and summed here as well. `extfrag` is not a
+ * kernel counter: it counts __rmqueue_fallback() steals (the kernel's mm_page_alloc_extfrag tracepoint).
+ */
+export function new_vm_events() {
+  return {
+    pgpgin: 0, pgpgout: 0, pswpin: 0, pswpout: 0,
+    pgalloc: 0, allocstall: 0,
+    pgfree: 0, pgactivate: 0, pgdeactivate: 0,
+    pgfault: 0, pgmajfault: 0,
+    pgrefill: 0, pgreuse: 0,
+    pgsteal_kswapd: 0, pgsteal_direct: 0,
+    pgscan_kswapd: 0, pgscan_direct: 0,
+    pgscan_anon: 0, pgscan_file: 0, pgsteal_anon: 0, pgsteal_file: 0,
+    kswapd_low_wmark_hit_quickly: 0, kswapd_high_wmark_hit_quickly: 0,
+    pageoutrun: 0, pgrotated: 0,
+    oom_kill: 0,
+    pgmigrate_success: 0, pgmigrate_fail: 0,
+    compact_migrate_scanned: 0, compact_free_scanned: 0, compact_isolated: 0,
+    compact_stall: 0, compact_fail: 0, compact_success: 0, compact_daemon_wake: 0,
+    unevictable_pgs_culled: 0, unevictable_pgs_scanned: 0, unevictable_pgs_rescued: 0,
+    unevictable_pgs_mlocked: 0, unevictable_pgs_munlocked: 0, unevictable_pgs_cleared: 0, unevictable_pgs_stranded: 0,
+    swap_ra: 0, swap_ra_hit: 0,
+    extfrag: 0,
+  };
+}
+export type vm_events = ReturnType<typeof new_vm_events>;
+
 export class MachineState {
   readonly arch: arch_desc;
   readonly mem_map: mem_map;
@@ -63,8 +93,8 @@ export class MachineState {
   totalram_pages = 0;
   /** calculate_totalreserve_pages() */
   totalreserve_pages = 0;
-  /** counters of /proc/vmstat kept by the page allocator */
-  readonly vmstat = { pgalloc: 0, pgfree: 0, allocstall: 0, extfrag: 0 };
+  /** the event counters of /proc/vmstat (include/linux/vm_event_item.h), see new_vm_events() */
+  readonly vmstat = new_vm_events();
 
   constructor(arch: arch_desc, max_pfn: number, seed: number, sysctl: vm_sysctls) {
     this.arch = arch;

@@ -181,18 +181,11 @@ export function handle_mm_fault(ms: MachineState, task: task_struct, va: bigint,
     const r = handle_pte_fault(ms, mm, vma, va, access === "write");
     if (r.ok) {
       task.min_flt++;
-      ms.vmstat_pgfault = (ms.vmstat_pgfault ?? 0) + 1;
+      ms.vmstat.pgfault++;
     }
     return r;
   } finally {
     tr.depth--;
-  }
-}
-
-declare module "../kernel/machine" {
-  interface MachineState {
-    /** /proc/vmstat pgfault */
-    vmstat_pgfault?: number;
   }
 }
 

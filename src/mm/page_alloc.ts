@@ -527,9 +527,59 @@ function get_page_from_freelist(ms: MachineState, gfp: number, order: number, al
   }
 }
 
+/**
+ * What the page allocator calls in mm/vmscan.c and mm/oom_kill.c when memory runs short. mm/vmscan.ts
+ * and mm/oom_kill.ts fill these in when they load (a hook rather than an import: they import this file).
+ * - wakeup_kswapd: kswapd is woken (it runs at the next schedule point, see vmscan.ts);
+ * - try_to_free_pages: direct reclaim, returns the number of pages reclaimed;
+ * - out_of_memory: the OOM killer, true if it freed memory (a victim was killed).
+ */
+export const reclaim_hooks: {
+  wakeup_kswapd?: (ms: MachineState, node: pglist_data, order: number, highest_zoneidx: number) => void;
+  try_to_free_pages?: (ms: MachineState, gfp: number, order: number, zl: zone[], highest_zoneidx: number) => number;
+  out_of_memory?: (ms: MachineState, gfp: number, order: number) => boolean;
+} = {};
+
+/** MAX_RECLAIM_RETRIES (mm/internal.h) */
+const MAX_RECLAIM_RETRIES = 16;
+/** PAGE_ALLOC_COSTLY_ORDER (include/linux/mmzone.h) */
+export const PAGE_ALLOC_COSTLY_ORDER = 3;
+
+/**
+ * The reclaim part of __alloc_pages_slowpath(): __alloc_pages_direct_reclaim() (try_to_free_pages, then
+ * get_page_from_freelist again) while should_reclaim_retry() says progress is possible, then
+ * __alloc_pages_may_oom() for requests the kernel does not let fail (order ≤ PAGE_ALLOC_COSTLY_ORDER
+ * without __GFP_NORETRY; __GFP_NORETRY is not modelled). Simplified retry rule: retry while a reclaim
+ * pass made progress, at most MAX_RECLAIM_RETRIES times.
+ */
+function __alloc_pages_may_reclaim(ms: MachineState, gfp: number, order: number, alloc_flags: number, zl: zone[], highest_zoneidx: number, mt: number, attempts: zone_attempt[]): { pfn: number; zone?: zone } {
+  const tr = ms.trace;
+  let got: { pfn: number; zone?: zone } = { pfn: -1 };
+  for (let oom_rounds = 0; oom_rounds < 64; oom_rounds++) {
+    for (let retries = 0; retries < MAX_RECLAIM_RETRIES; retries++) {
+      ms.vmstat.allocstall++;
+      if (tr.on) tr.emit("__alloc_pages_direct_reclaim", F, `still below the min watermark: the allocating task reclaims memory itself (allocstall)`);
+      tr.depth++;
+      const progress = reclaim_hooks.try_to_free_pages!(ms, gfp, order, zl, highest_zoneidx);
+      tr.depth--;
+      if (progress > 0) {
+        got = get_page_from_freelist(ms, gfp, order, alloc_flags, zl, highest_zoneidx, mt, attempts);
+        if (got.pfn !== -1) return got;
+      } else break;
+    }
+    if (order > PAGE_ALLOC_COSTLY_ORDER || !reclaim_hooks.out_of_memory) return got;
+    if (tr.on) tr.emit("__alloc_pages_may_oom", F, `reclaim made no progress for an order-${order} request: invoke the OOM killer`);
+    if (!reclaim_hooks.out_of_memory(ms, gfp, order)) return got;
+    got = get_page_from_freelist(ms, gfp, order, alloc_flags, zl, highest_zoneidx, mt, attempts);
+    if (got.pfn !== -1) return got;
+  }
+  return got;
+}
+
 /** kswapd, as far as the allocator sees it: balance_pgdat() resets the watermark boost of the node's
- * zones up to the class zone (reclaim itself comes with the memory-pressure model). */
-export function wakeup_kswapd(ms: MachineState, node: pglist_data, highest_zoneidx: number): void {
+ * zones up to the class zone; with mm/vmscan.ts loaded, kswapd is also woken to reclaim. */
+export function wakeup_kswapd(ms: MachineState, node: pglist_data, highest_zoneidx: number, order = 0): void {
+  if (reclaim_hooks.wakeup_kswapd) reclaim_hooks.wakeup_kswapd(ms, node, order, highest_zoneidx);
   const tr = ms.trace;
   let any = false;
   for (const z of node.node_zones) {
@@ -584,8 +634,9 @@ export function __alloc_pages(ms: MachineState, gfp: number, order: number, pref
     // __alloc_pages_slowpath(): wake kswapd, retry at the min watermark (reserves for __GFP_HIGH)
     alloc_flags = gfp_to_alloc_flags(gfp, order);
     if (tr.on) tr.emit("__alloc_pages_slowpath", F, `fast path failed at the low watermark: wake kswapd, retry at the min watermark${alloc_flags & ALLOC_MIN_RESERVE ? " with access to part of the reserve (__GFP_HIGH)" : ""}`);
-    if (alloc_flags & ALLOC_KSWAPD && preferred) wakeup_kswapd(ms, preferred.node, highest_zoneidx);
+    if (alloc_flags & ALLOC_KSWAPD && preferred) wakeup_kswapd(ms, preferred.node, highest_zoneidx, order);
     got = get_page_from_freelist(ms, gfp, order, alloc_flags, zl, highest_zoneidx, mt, attempts);
+    if (got.pfn === -1 && gfp & __GFP_DIRECT_RECLAIM && reclaim_hooks.try_to_free_pages) got = __alloc_pages_may_reclaim(ms, gfp, order, alloc_flags, zl, highest_zoneidx, mt, attempts);
   }
   tr.depth--;
   // (Set.prototype.clear allocates a new table even when empty: clear only a non-empty set)
