@@ -318,7 +318,7 @@ function main() {
     rows.push([`API µs/op (quiet), ${r.w.name}`, `${fmt(us, 3)} µs`, `≤ ${TARGET.apiUs} µs`, pf(us <= TARGET.apiUs)]);
   }
   // the other subsystems' benchmarks (each a module whose run() returns { name, value, unit, target, pass })
-  for (const file of ["vm.js", "kmem.js", "fork.js"]) {
+  for (const file of ["vm.js", "kmem.js", "fork.js", "pressure.js"]) {
     const mod = path.join(__dirname, file);
     if (!require("node:fs").existsSync(mod)) continue;
     console.log(`\n${file}: running…`);

@@ -12,11 +12,13 @@ export type MmErrorCode =
   | "EFAULT"
   | "ESRCH"
   | "EPERM"
+  | "EAGAIN"
   | "EBUSY"
   | "ENOENT"
   | "SIGSEGV"
   | "SIGBUS"
   | "SIGABRT"
+  | "SIGKILL"
   | "EBUG";
 
 export class MmError extends Error {

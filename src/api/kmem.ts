@@ -51,6 +51,7 @@ import { Renderable } from "../render/renderable";
 import type { Block, CellLike, View } from "../render/view";
 import { Machine, registerMeminfoSource, registerProcFile, registerValidator } from "./machine";
 import { ProcFile } from "./results";
+import { note_kmalloc } from "./ledger";
 import { gfpSchema, parseArg, sizeSchema } from "./schemas";
 
 // ------------------------------------------------------------------ helpers
@@ -610,7 +611,11 @@ Machine.prototype.kmalloc = function (this: Machine, size, gfp) {
   const r = engine_kmalloc(ms, Number(b), g);
   const trace = take(this);
   if (!r.slab && !r.large && b !== 0n) throw enomem(ms, `kmalloc(${b})`, r.attempts, trace);
-  if (r.slab) return new KmallocResult(this, r.ptr, Number(b), r.cache!.name, r.slab.pfn, r.index, r.cache!.size, undefined, trace, r.slab.serial[r.index]!);
+  if (r.slab) {
+    // the bytes asked for, for m.fragmentation()'s slab rounding (src/api/ledger.ts)
+    note_kmalloc(ms, r.slab, r.index, r.slab.serial[r.index]!, Number(b));
+    return new KmallocResult(this, r.ptr, Number(b), r.cache!.name, r.slab.pfn, r.index, r.cache!.size, undefined, trace, r.slab.serial[r.index]!);
+  }
   return kresult(this, r.ptr, Number(b), trace);
 };
 

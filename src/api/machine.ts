@@ -7,6 +7,9 @@
 import { x86, x86_64, x86_pae, toy, type arch_desc } from "../arch/arch";
 import { MmError } from "../errors";
 import { clone_machine } from "../kernel/snapshot";
+import { swapon } from "../mm/swapfile";
+import "../mm/vmscan";
+import { validate_lru, validate_swap } from "../mm/swap_validate";
 import type { MachineState } from "../kernel/machine";
 import { fmtBytes, hex, parseSize } from "../lib/units";
 import { validate_all } from "../mm/debug";
@@ -17,11 +20,14 @@ import { PG_buddy, PG_head } from "../mm/memmap";
 import { migratetype_names } from "../mm/mmzone";
 import { __alloc_pages, __free_pages, bad_page_report, free_pages_check, get_order, gfp_zone } from "../mm/page_alloc";
 import { gfp_migratetype } from "../mm/gfp";
-import { buddyinfo, extfrag_index, pagetypeinfo, unusable_index, zoneinfo } from "../proc/vmstat";
+import { buddyinfo, extfrag_index, pagetypeinfo, unusable_index, vmstat, zoneinfo } from "../proc/vmstat";
 import { meminfo } from "../proc/meminfo";
+import { proc_swaps } from "../proc/swaps";
 import { Renderable } from "../render/renderable";
 import type { Block, View } from "../render/view";
 import { CheckReport, Freed, PageBlock, ProcFile } from "./results";
+import { Dmesg } from "./dmesg";
+import { forget_pages, note_pages } from "./ledger";
 import { GiB, MAX_RAM, MIN_RAM, bootSchema, gfpSchema, parseArg, sizeSchema, type BootConfig, type BootOptions } from "./schemas";
 import { freelistsBlock, zoneBar, zonesTable } from "./views";
 import { z } from "zod";
@@ -221,6 +227,8 @@ export class Machine extends Renderable {
     }
     const id = this.nextId++;
     ms.mem_map.priv[r.pfn] = id;
+    // the bytes asked for, for m.fragmentation()'s buddy rounding (src/api/ledger.ts)
+    if (requested !== undefined) note_pages(ms, r.pfn, id, requested);
     const z = r.zone!;
     return new PageBlock(this, r.pfn, order, z.name, z.node.node_id, gfpString(g), migratetype_names[gfp_migratetype(g)]!, requested, trace, id, pageBlockViews);
   }
@@ -254,6 +262,7 @@ export class Machine extends Renderable {
     const node = zn.node.node_id;
     __free_pages(ms, pfn, o);
     ms.mem_map.priv[pfn] = 0;
+    forget_pages(ms, pfn);
     const trace = ms.trace.take();
     // the free block that now holds pfn: exactly one of the aligned heads at or below pfn is a PageBuddy
     // head of its own order (free blocks never overlap: validate_all), so the first found, from the
@@ -299,9 +308,9 @@ export class Machine extends Renderable {
     throw new MmError("ENOENT", `path: no such file ${JSON.stringify(p)}; mmlab has ${procfs.map((e) => e.describe).join(", ")}`, { arg: "path" });
   }
 
-  /** the kernel log */
-  dmesg(): ProcFile {
-    return new ProcFile("dmesg", this.ms.dmesg.map((l) => l + "\n").join(""));
+  /** the kernel log, as `dmesg --notime` prints it (src/api/dmesg.ts): `.lines`, `.text`, `.grep()`, `.tail()`, `.since()` */
+  dmesg(): Dmesg {
+    return new Dmesg(this.ms.dmesg.slice());
   }
 
   /** run every validate_* check; throws MmError EBUG naming the first broken invariant */
@@ -383,6 +392,8 @@ registerProcFile(/^\/proc\/zoneinfo$/, "/proc/zoneinfo", (m) => new ProcFile("/p
 registerProcFile(/^\/sys\/kernel\/debug\/extfrag\/unusable_index$/, "/sys/kernel/debug/extfrag/unusable_index", (m) => new ProcFile("/sys/kernel/debug/extfrag/unusable_index", unusable_index(m.ms)));
 registerProcFile(/^\/sys\/kernel\/debug\/extfrag\/extfrag_index$/, "/sys/kernel/debug/extfrag/extfrag_index", (m) => new ProcFile("/sys/kernel/debug/extfrag/extfrag_index", extfrag_index(m.ms)));
 registerProcFile(/^\/proc\/meminfo$/, "/proc/meminfo", (m) => new ProcFile("/proc/meminfo", meminfo(m.ms, m.meminfoExtra())));
+registerProcFile(/^\/proc\/vmstat$/, "/proc/vmstat", (m) => new ProcFile("/proc/vmstat", vmstat(m.ms)));
+registerProcFile(/^\/proc\/swaps$/, "/proc/swaps", (m) => new ProcFile("/proc/swaps", proc_swaps(m.ms)));
 
 /** Counters (in pages unless the key ends in _kb) that subsystems add to /proc/meminfo, e.g.
  * page_tables, slab_unreclaimable, vmalloc_used, anon_pages, active_anon. */
@@ -401,6 +412,9 @@ declare module "./machine" {
     meminfoExtra(): Record<string, number>;
   }
 }
+registerValidator("lru", validate_lru);
+registerValidator("swap", validate_swap);
+
 Machine.prototype.meminfoExtra = function (this: Machine) {
   const out: Record<string, number> = {};
   for (const f of meminfoSources) for (const [k, v] of Object.entries(f(this.ms))) out[k] = (out[k] ?? 0) + v;
@@ -489,6 +503,13 @@ export function boot(config: BootConfig | MachineSnapshot = {}): Machine {
     cpus: o.cpus,
     thp: o.thp ?? o.arch === "x86_64",
   });
+  if (o.swap !== undefined) {
+    // the 2-level swap PTE holds a 23-bit offset: 32 GiB of 4 KiB slots; a toy machine keeps to its scale
+    const maxSwap = isToy ? 4096n * PAGE : 32n << 30n;
+    const sw = parseArg(sizeSchema(2n * PAGE, maxSwap, "a swap size"), o.swap, "config.swap");
+    if (sw % PAGE) throw new MmError("EINVAL", `config.swap: must be a whole number of ${pageSize}-byte pages, got ${sw} bytes`, { arg: "config.swap" });
+    swapon(ms, Number(sw));
+  }
   ms.trace.on = o.trace;
   const m = new Machine(ms, { ...o, ram: String(totalRam) });
   void parseSize;

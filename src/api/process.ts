@@ -31,7 +31,7 @@ import { Machine, registerMeminfoSource, registerProcFile, registerValidator } f
 import { copy_process } from "../kernel/fork";
 import { MADV_DOFORK, MADV_DONTFORK, MADV_KEEPONFORK, MADV_WIPEONFORK, do_madvise } from "../mm/mmap";
 import { Fork, ProcessList, ProcessTree } from "./fork";
-import { Allocation, HeapState, heap_snapshot, libc_call, libc_fork, libc_of, validate_malloc } from "./malloc";
+import { Allocation, HeapState, libc_calloc, libc_fork, libc_free, libc_free_quiet, libc_heap, libc_malloc, libc_malloc_quiet, libc_realloc, validate_malloc } from "./malloc";
 import { ProcFile } from "./results";
 
 // ---------------------------------------------------------------- argument parsing
@@ -58,7 +58,7 @@ export function parseAddr(ms: MachineState, v: unknown, arg = "addr"): bigint {
   return a;
 }
 
-function parseLen(ms: MachineState, v: unknown, arg = "len", max?: bigint): bigint {
+export function parseLen(ms: MachineState, v: unknown, arg = "len", max?: bigint): bigint {
   const b = parseSize(v);
   if (b === undefined) throw einval(arg, `must be a size: bytes as a whole number, or a string like "4KiB", "1MiB"; got ${typeof v === "string" ? JSON.stringify(v) : String(v)}`);
   const lim = max ?? pt_format_of(ms.arch).task_size;
@@ -752,6 +752,8 @@ export class Process extends Renderable {
     const table = task_table_of(ms);
     const pid = ++table.last_pid;
     const t: task_struct = { pid, comm: task.comm, mm: task.mm, state: "running", min_flt: 0, maj_flt: 0, cpu, tgid: task.tgid ?? task.pid };
+    // CLONE_THREAD shares signal_struct, so signal->oom_score_adj is the group's
+    if (task.oom_score_adj !== undefined) t.oom_score_adj = task.oom_score_adj;
     task.mm!.mm_users++;
     table.tasks.set(pid, t);
     if (ms.trace.on) ms.trace.emit("copy_process", "kernel/fork.c", `clone(CLONE_VM|CLONE_THREAD): pid ${pid} shares mm of pid ${task.pid} (mm_users ${task.mm!.mm_users}); no page tables copied`);
@@ -786,71 +788,65 @@ export class Process extends Renderable {
 
   // ------------------------------------------------------------ malloc (glibc 2.39 ptmalloc)
 
-  private libc<T>(fn: (l: import("../libc/malloc").ptmalloc) => T): T {
-    if (this.task().tgid !== undefined) throw einval("this", `malloc from a thread: mmlab models glibc's main arena only (threads would get arenas of their own); call it on the thread group leader, pid ${this.task().tgid}`);
-    const ms = this.machine.ms;
+  /** the live task for a libc call: ESRCH if gone, EINVAL from a thread (main arena only) */
+  private libcTask(): task_struct {
     const task = this.task();
-    return libc_call(ms, task, (sig, why) => do_exit(ms, task, sig, why), fn);
-  }
-  private allocation(call: string, size: number, p: bigint): Allocation {
-    const ms = this.machine.ms;
-    const trace = this.end();
-    if (p === 0n) throw new MmError("ENOMEM", `${call} returned NULL (errno ENOMEM): neither brk nor mmap could provide the memory`, { trace });
-    const l = libc_of(ms, this.task())!.libc;
-    const task = this.task();
-    const usable = l.malloc_usable_size(p);
-    const mmapped = l.chunk_is_mmapped(p);
-    // a heap picture per call costs a walk of the heap: in quiet (bulk) mode it is taken only if looked at
-    return new Allocation(this, p, size, call, usable, mmapped, trace, ms.trace.on ? heap_snapshot(ms, task) : () => heap_snapshot(ms, task));
+    if (task.tgid !== undefined) throw einval("this", `malloc from a thread: mmlab models glibc's main arena only (threads would get arenas of their own); call it on the thread group leader, pid ${task.tgid}`);
+    return task;
   }
   private parseReq(v: unknown, arg: string): number {
+    const bits64 = this.machine.ms.arch.bits === 64;
+    // the common case (a whole number of bytes) without bigints
+    if (typeof v === "number" && Number.isSafeInteger(v) && v >= 0 && v < (bits64 ? 2 ** 47 : 2 ** 32)) return v;
     const b = parseSize(v);
-    const max = this.machine.ms.arch.bits === 64 ? 1n << 47n : 1n << 32n;
+    const max = bits64 ? 1n << 47n : 1n << 32n;
     if (b === undefined || b < 0n || b >= max) throw einval(arg, `a size in bytes (0 .. ${fmtBytes(max - 1n)}), a number or a string like "100", "128KiB"; got ${typeof v === "string" ? JSON.stringify(v) : String(v)}`);
     return Number(b);
+  }
+  /** a pointer argument of free/realloc: NULL, an Allocation of this machine (valid by construction), or any address */
+  private parsePtr(ptr: AddressLike | null): bigint {
+    if (ptr instanceof Allocation && ptr.process.machine === this.machine) return ptr.addr;
+    return ptr === null || ptr === 0 || ptr === 0n ? 0n : parseAddr(this.machine.ms, ptr, "ptr");
   }
   /** malloc(size): glibc 2.39's malloc in this process (brk heap below the mmap threshold, a mapping above) */
   malloc(size: number | bigint | string): Allocation {
     const n = this.parseReq(size, "size");
-    this.task();
-    this.begin();
-    const p = this.libc((l) => l.malloc(n));
-    return this.allocation(`malloc(${n})`, n, p);
+    return libc_malloc(this, this.libcTask(), n);
   }
   /** calloc(n, size): zeroed memory */
   calloc(n: number | bigint | string, size: number | bigint | string): Allocation {
     const a = this.parseReq(n, "n");
     const b = this.parseReq(size, "size");
-    this.task();
-    this.begin();
-    const p = this.libc((l) => l.calloc(a, b));
-    return this.allocation(`calloc(${a}, ${b})`, a * b, p);
+    return libc_calloc(this, this.libcTask(), a, b);
   }
   /** realloc(ptr, size): `ptr` an Allocation or an address (0 = malloc) */
   realloc(ptr: AddressLike | null, size: number | bigint | string): Allocation | HeapState {
-    const ms = this.machine.ms;
-    const a = ptr === null || ptr === 0 || ptr === 0n ? 0n : parseAddr(ms, ptr, "ptr");
+    const a = this.parsePtr(ptr);
     const n = this.parseReq(size, "size");
-    this.task();
-    this.begin();
-    const p = this.libc((l) => l.realloc(a, n));
-    if (n === 0 && a !== 0n) return new HeapState(this, `realloc(${hex(a)}, 0) freed it`, this.end(), heap_snapshot(ms, this.task()));
-    return this.allocation(`realloc(${hex(a)}, ${n})`, n, p);
+    return libc_realloc(this, this.libcTask(), a, n);
   }
   /** free(ptr): glibc's free; misuse (double free, invalid pointer) aborts the process (SIGABRT) */
   free(ptr: AddressLike | null): HeapState {
-    const ms = this.machine.ms;
-    const a = ptr === null || ptr === 0 || ptr === 0n ? 0n : parseAddr(ms, ptr, "ptr");
-    this.task();
-    this.begin();
-    this.libc((l) => l.free(a));
-    const task = this.task();
-    return new HeapState(this, `free(${hex(a)})`, this.end(), ms.trace.on ? heap_snapshot(ms, task) : () => heap_snapshot(ms, task));
+    const a = this.parsePtr(ptr);
+    return libc_free(this, this.libcTask(), a);
   }
-  /** the heap now: chunks, bins, brk, mmapped chunks */
+  /**
+   * malloc(size) for bulk experiments (a loop of a million calls): the same allocator call with the
+   * same validation and failures as malloc(), returning just the pointer as C does — 0n for NULL
+   * (errno ENOMEM) — and keeping no trace. p.heap() shows the result.
+   */
+  mallocQuiet(size: number | bigint | string): bigint {
+    const n = this.parseReq(size, "size");
+    return libc_malloc_quiet(this, this.libcTask(), n);
+  }
+  /** free(ptr) for bulk experiments: as free(), without a result object */
+  freeQuiet(ptr: AddressLike | null): void {
+    const a = this.parsePtr(ptr);
+    libc_free_quiet(this, this.libcTask(), a);
+  }
+  /** the heap now: chunks, bins, brk, mmapped chunks, and `overhead` (internal fragmentation) */
   heap(): HeapState {
-    const ms = this.machine.ms;
-    return new HeapState(this, "heap", [], heap_snapshot(ms, this.task()));
+    return libc_heap(this, this.task());
   }
 
   /** /proc/PID/maps, with a picture of the address space */
@@ -1184,6 +1180,8 @@ export function validate_vm(ms: MachineState): string | undefined {
   // refcount / mapcount = mappings (+1 for the page cache)
   const cache = new Set<number>();
   for (const f of ms.procs?.inodes.values() ?? []) for (const pfn of f.pages.values()) cache.add(pfn);
+  // the swap cache holds a reference too
+  for (const pfn of ms.swapcache?.pages.values() ?? []) cache.add(pfn);
   for (const [pfn, n] of maps) {
     const mc = ms.mem_map.mapcount[pfn]!;
     const rc = ms.mem_map.refcount[pfn]!;
@@ -1193,7 +1191,7 @@ export function validate_vm(ms: MachineState): string | undefined {
   }
   for (let p = 0; p < ms.max_pfn; p++) {
     const f = ms.mem_map.flags[p]!;
-    if (f & PG_anon && !maps.has(p)) return `anonymous page PFN ${hex(p)} is mapped by no PTE (leaked)`;
+    if (f & PG_anon && !maps.has(p) && !cache.has(p)) return `anonymous page PFN ${hex(p)} is mapped by no PTE and not in the swap cache (leaked)`;
     if (f & PG_zero && p !== ms.procs?.zero_pfn) return `PFN ${hex(p)} claims to be the zero page`;
   }
   for (const p of cache) if (ms.mem_map.refcount[p]! < 1) return `page-cache page PFN ${hex(p)} has no reference`;

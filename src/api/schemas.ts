@@ -114,6 +114,8 @@ export const bootSchema = z
     cpus: z.number().int().min(1).max(64).default(2),
     /** transparent hugepages (x86-64 default on, as distribution kernels: khugepaged raises min_free_kbytes) */
     thp: z.boolean().optional(),
+    /** a swap area (swapon /swapfile at boot), e.g. "1GiB"; none by default */
+    swap: z.unknown().optional(),
     /** the seed of every random choice */
     seed: z.number().int().min(0).max(2 ** 32 - 1).default(1),
     /** record the kernel steps of every call (off for bulk work) */

@@ -6,6 +6,7 @@
  * on the leaf of a write, and filling the TLB. A failed translation is a page fault with the x86
  * error code (PF_PROT 1, PF_WRITE 2, PF_USER 4, PF_INSTR 16); it is an answer, not an exception.
  */
+import { is_swap_pte, pte_swp_offset, pte_swp_type } from "../mm/swapops";
 import type { MachineState } from "../kernel/machine";
 import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_GLOBAL, _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW, _PAGE_USER, NX_HI, entry_pfn, entry_write, pt_format_of, va_canonical_split, type pt_format } from "../mm/pgtable";
 import { contents } from "../mm/page_contents";
@@ -288,7 +289,10 @@ export function mmu_translate(ms: MachineState, cpu: number, mm_id: number, pgd:
     }
     raw.push(table, idx, elo, ehi);
     if (!(elo & _PAGE_PRESENT)) {
-      res.fault = { kind: "not-present", level: lv.name, reason: `${lv.name} entry ${idx} is not present (P = 0)`, error_code: err(access, mode, false) };
+      // a leaf entry that is not zero and not PROT_NONE holds a swap entry (include/linux/swapops.h)
+      const swapped = i === fmt.L - 1 && is_swap_pte(elo, ehi);
+      const reason = swapped ? `${lv.name} entry ${idx} is not present (P = 0): it holds a swap entry, type ${pte_swp_type(fmt, elo, ehi)} offset ${pte_swp_offset(fmt, elo, ehi)} — the page is in swap; the fault reads it back (do_swap_page)` : `${lv.name} entry ${idx} is not present (P = 0)`;
+      res.fault = { kind: "not-present", level: lv.name, reason, error_code: err(access, mode, false) };
       return res;
     }
     const paeTop = fmt.pae && i === 0;

@@ -265,6 +265,20 @@ export function switch_mm(ms: MachineState, cpu: number, mm: number): boolean {
 export function flush_tlb_mm_range(ms: MachineState, mm: number, start: bigint, end: bigint): void {
   const st = tlbs(ms);
   let n = 0;
+  const P = ms.arch.PAGE_SIZE;
+  if (!ms.trace.on && end - start === BigInt(P)) {
+    // one base page (reclaim, migration, COW): its entry is found by key, not by scanning the TLB.
+    // User mappings are never huge pages in mmlab, so a non-global entry covering it has this size.
+    const shift = Math.log2(P);
+    const k = key_of(Number(start >> BigInt(shift)), shift);
+    for (const t of st.cpus) {
+      if (t.loaded_mm !== mm) continue;
+      const e = t.entries.get(k);
+      if (e && !e.global) t.entries.delete(k);
+      t.flushes++;
+    }
+    return;
+  }
   st.cpus.forEach((t) => {
     if (t.loaded_mm !== mm) return;
     for (const [k, e] of t.entries) if (!e.global && in_range(e, start, end)) {

@@ -42,6 +42,9 @@ export function do_exit(ms: MachineState, task: task_struct, signal?: string, wh
   if (signal) task.signal = signal;
   if (why) task.death = why;
   task_table_of(ms).tasks.delete(task.pid);
-  // show_signal_msg() (arch/x86/mm/fault.c): "comm[pid]: segfault at ADDR … error N"
-  if (signal) ms.printk(`${task.comm}[${task.pid}]: ${why && why.startsWith("segfault") ? why.replace(/: .*$/, "") : signal}`);
+  // show_signal_msg() (arch/x86/mm/fault.c, 6.12): "comm[pid]: segfault at ADDR ip IP sp SP error N in
+  // OBJ[BASE+SIZE] likely on CPU C (core C, socket S)". mmlab models no registers: "ip … sp …" and the
+  // " in …" object they locate are left out, and so is show_opcodes()'s "Code: …" line. Only a SIGSEGV
+  // from a fault is reported (SIGKILL, SIGABRT print nothing, as with print-fatal-signals off).
+  if (signal === "SIGSEGV" && why && why.startsWith("segfault")) ms.printk(`${task.comm}[${task.pid}]: ${why.replace(/: .*$/, "")} likely on CPU ${task.cpu} (core ${task.cpu}, socket 0)`);
 }

@@ -9,6 +9,8 @@
  * Simplified: no DMA-pinned pages (copy_present_page never needed), no uffd-wp, no huge pages in
  * user space, no threads (CLONE_VM), no vfork.
  */
+import { swap_duplicate } from "../mm/swapfile";
+import { _PAGE_SWP_EXCLUSIVE, is_swap_pte, pte_swp_offset } from "../mm/swapops";
 import { MmError } from "../errors";
 import type { MachineState } from "./machine";
 import { task_table_of, type task_struct } from "./sched";
@@ -44,6 +46,8 @@ export interface fork_vma_report {
   shared: number;
   /** writable PTEs write-protected in the parent (and installed read-only in the child) */
   wrprotected: number;
+  /** swap entries copied (the slot gains a reference: swap_duplicate) */
+  swapped?: number;
   /** special PTEs copied (the zero page) */
   special: number;
 }
@@ -133,6 +137,17 @@ export function copy_page_range(ms: MachineState, dst: mm_struct, src: mm_struct
         }
         if (shared) clo &= ~_PAGE_DIRTY;
         clo = (clo & ~_PAGE_ACCESSED) >>> 0; // pte_mkold()
+      } else if (is_swap_pte(lo, hi)) {
+        // copy_nonpresent_pte(): a swap entry — one more reference to the slot; neither side is
+        // exclusive any more (pte_swp_clear_exclusive in the parent)
+        swap_duplicate(ms, pte_swp_offset(fmt, lo, hi));
+        dst.rss.swapents++;
+        if (lo & _PAGE_SWP_EXCLUSIVE) {
+          clo = (lo & ~_PAGE_SWP_EXCLUSIVE) >>> 0;
+          if (sb) sb.u32[esz === 8 ? idx * 2 : idx] = clo;
+          else entry_write(ms, fmt, stable, idx, clo, hi);
+        }
+        rep.swapped = (rep.swapped ?? 0) + 1;
       }
       if (db) {
         const w = esz === 8 ? idx * 2 : idx;
@@ -291,11 +306,20 @@ export function copy_process(ms: MachineState, parent: task_struct): fork_report
   const mm = new mm_struct(t.next_mm_id++);
   // dup_mm(): the scalar fields of mm_struct (layout, brk, …) come along
   for (const k of ["start_code", "end_code", "start_data", "end_data", "start_brk", "brk", "start_stack", "mmap_base", "mmap_legacy_base", "task_size"] as const) mm[k] = oldmm[k];
+  // the rlimits come along (copy_signal); locked_vm starts at 0 and def_flags drops VM_LOCKED (mm_init:
+  // def_flags & VM_INIT_DEF_MASK): mlock and mlockall(MCL_FUTURE) are not inherited
+  mm.rlim_memlock = oldmm.rlim_memlock;
+  // anon_vma_fork(): the child's anonymous pages (shared ones first) are found through the parent's anon_vma
+  mm.anon_vma_root = oldmm.anon_vma_root;
   const pgd = pgd_alloc(ms, mm);
   if (pgd < 0) throw new MmError("ENOMEM", "fork: no memory for the child's page directory");
   mm.pgd = pgd;
   const pid = t.last_pid + 1;
   const child: task_struct = { pid, comm: parent.comm, mm, state: "running", min_flt: 0, maj_flt: 0, cpu: parent.cpu, ppid: parent.pid };
+  // copy_signal(): the child's signal->oom_score_adj is the parent's
+  if (parent.oom_score_adj !== undefined) child.oom_score_adj = parent.oom_score_adj;
+  // mpol_dup(): the child starts with a copy of the parent's memory policy
+  if (parent.mempolicy) child.mempolicy = { ...parent.mempolicy, nodes: [...parent.mempolicy.nodes] };
   if (ms.trace.on) ms.trace.emit("copy_process", F, `pid ${parent.pid} (${parent.comm}) forks pid ${pid}: dup_mm → new pgd at PFN ${hex(pgd)} (kernel half copied from swapper_pg_dir)`, { pid, pgd });
   const reps: fork_vma_report[] = [];
   const wp: number[] = [];

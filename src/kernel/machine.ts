@@ -37,6 +37,9 @@ export function new_vm_events() {
   return {
     pgpgin: 0, pgpgout: 0, pswpin: 0, pswpout: 0,
     pgalloc: 0, allocstall: 0,
+    allocstall_dma: 0, allocstall_dma32: 0, allocstall_normal: 0, allocstall_high: 0, allocstall_movable: 0, allocstall_device: 0,
+    pgskip_dma: 0, pgskip_dma32: 0, pgskip_normal: 0, pgskip_high: 0, pgskip_movable: 0, pgskip_device: 0,
+    swpin_zero: 0, swpout_zero: 0,
     pgfree: 0, pgactivate: 0, pgdeactivate: 0,
     pgfault: 0, pgmajfault: 0,
     pgrefill: 0, pgreuse: 0,

@@ -24,6 +24,13 @@ export interface task_struct {
   cpu: number;
   /** thread group id: the pid of the thread group leader (absent = a single-threaded process) */
   tgid?: number;
+  /** signal->oom_score_adj, −1000..1000 (include/uapi/linux/oom.h); absent = 0. Shared by the thread
+   * group, inherited by fork (copy_signal). See src/mm/oom_kill.ts */
+  oom_score_adj?: number;
+  /** task->mempolicy (set_mempolicy); absent = MPOL_DEFAULT (allocate on the node of the task's CPU) */
+  mempolicy?: import("../mm/mempolicy").mempolicy;
+  /** tsk_is_oom_victim(): the OOM killer sent it SIGKILL (src/mm/oom_kill.ts) */
+  oom_victim?: boolean;
 }
 
 export class task_table {

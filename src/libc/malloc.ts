@@ -59,6 +59,13 @@ export interface malloc_host {
   read_word?(addr: number, size: 2 | 4 | 8): number;
   /** optional fast path: little-endian store of a value < 2^53; must behave exactly like write(). */
   write_word?(addr: number, size: 2 | 4 | 8, value: number): void;
+  /** optional: a public libc call starts. Until leave(), nothing but this libc (through this host)
+   *  touches the process, so a host may batch per-access bookkeeping (process_host batches the TLB's
+   *  hit counts and LRU stamps of the word accesses). Pairs nest: only the outermost one counts (a
+   *  caller may bracket several calls). */
+  enter?(): void;
+  /** optional: the call is over (also after a throw): settle whatever enter() allowed to batch. */
+  leave?(): void;
 }
 
 /** trace(fn, file, text): one event per glibc step, `fn` a glibc function name. */
@@ -176,6 +183,34 @@ function xor53(a: number, b: number): number {
 function to_num(v: bigint | number): number {
   return typeof v === "bigint" ? Number(v) : v;
 }
+// bigint ↔ number through a BigUint64Array: in Node 20 `BigInt(n)` and `Number(b)` are runtime calls
+// that cost more than a whole tcache hit; a typed-array store and two 32-bit loads do not
+const U64 = new BigUint64Array(1);
+const U64_32 = new Uint32Array(U64.buffer);
+const LO = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1 ? 0 : 1; // little-endian host: low half first
+const HI = 1 - LO;
+/** the bigints u64_of made last, direct-mapped by 16-byte granule: malloc hands the same pointers
+ *  out again and again (tcache is LIFO), and a bigint is an immutable value, so one can be reused
+ *  instead of allocated (and later collected) per call */
+const BIG_SLOTS = 4096;
+const big_num = new Float64Array(BIG_SLOTS).fill(-1);
+const big_val: bigint[] = new Array<bigint>(BIG_SLOTS).fill(0n);
+/** BigInt(n) for an integer 0 ≤ n < 2^53 (a user pointer) */
+function u64_of(n: number): bigint {
+  const i = ((n / 16) >>> 0) & (BIG_SLOTS - 1);
+  if (big_num[i] === n) return big_val[i]!;
+  U64_32[LO] = n >>> 0;
+  U64_32[HI] = (n / TWO32) >>> 0;
+  const b = U64[0]!;
+  big_num[i] = n;
+  big_val[i] = b;
+  return b;
+}
+/** Number(BigInt.asUintN(64, b)) — rounded to the nearest double above 2^53, like Number() */
+function num_of_u64(b: bigint): number {
+  U64[0] = b; // the store wraps modulo 2^64, as BigInt.asUintN(64, b)
+  return U64_32[HI]! * TWO32 + U64_32[LO]!; // one rounding of the exact sum: Number()'s result
+}
 
 /** request2size (malloc.c): request bytes → chunk size. */
 export function request2size(req: number | bigint, bits: 32 | 64): number {
@@ -249,6 +284,18 @@ export interface heap_view {
   bins: bin_list[];
   /** lists or chunks the walk could not follow (a corrupted heap); empty normally */
   walk_errors: string[];
+  /** internal fragmentation of the live user allocations (see ptmalloc.overhead()) */
+  overhead: malloc_overhead;
+}
+/** ptmalloc.overhead(): what the live allocations asked for against what their chunks take */
+export interface malloc_overhead {
+  /** bytes asked for (malloc's argument; calloc's n × size; realloc's new size) */
+  requested: number;
+  /** Σ chunksize of their chunks (headers and padding included; an mmapped chunk's whole mapping
+   *  but for i386's alignment correction) */
+  chunkBytes: number;
+  /** how many (mmapped ones included) */
+  allocations: number;
 }
 export interface bin_list {
   name: string; // tcache[i] | fastbin[i] | unsorted | smallbin[i] | largebin[i]
@@ -278,6 +325,8 @@ export interface malloc_saved_state {
   scalars: scalar_state;
   mmapped: [number, number, number][];
   segments: [number, number][];
+  /** model: live user allocations as [mem, bytes requested] (absent in states saved before it existed) */
+  requested?: [number, number][];
 }
 
 export interface scalar_state {
@@ -303,6 +352,89 @@ export interface scalar_state {
 
 
 const NONCONTIGUOUS_BIT = 2;
+
+/**
+ * model bookkeeping, not glibc: user pointer → bytes requested, for ptmalloc.overhead(). Open
+ * addressing over typed arrays (linear probing, Fibonacci hashing of the 16-byte granule, deletion by
+ * backward shift): a Map with non-Smi number keys costs as much as the whole tcache path.
+ */
+class request_table {
+  private keys = new Float64Array(64); // 0: empty (no user pointer is NULL)
+  private vals = new Float64Array(64);
+  private shift = 26; // 32 − log2(capacity)
+  size = 0;
+  /** home slot of a key */
+  private home(k: number): number {
+    return Math.imul((k / 16) >>> 0, 0x9e3779b1) >>> this.shift;
+  }
+  /** slot holding k, or −1 */
+  private find(k: number): number {
+    const keys = this.keys;
+    const mask = keys.length - 1;
+    for (let i = this.home(k); ; i = (i + 1) & mask) {
+      const x = keys[i]!;
+      if (x === k) return i;
+      if (x === 0) return -1;
+    }
+  }
+  get(k: number): number | undefined {
+    const i = this.find(k);
+    return i < 0 ? undefined : this.vals[i]!;
+  }
+  set(k: number, v: number): void {
+    const keys = this.keys;
+    const mask = keys.length - 1;
+    let i = this.home(k);
+    for (;;) {
+      const x = keys[i]!;
+      if (x === k) {
+        this.vals[i] = v;
+        return;
+      }
+      if (x === 0) break;
+      i = (i + 1) & mask;
+    }
+    keys[i] = k;
+    this.vals[i] = v;
+    if (++this.size * 2 > keys.length) this.grow();
+  }
+  delete(k: number): boolean {
+    let i = this.find(k);
+    if (i < 0) return false;
+    const keys = this.keys;
+    const vals = this.vals;
+    const mask = keys.length - 1;
+    // backward shift: pull later members of the probe run into the hole unless their home lies
+    // cyclically in (hole, their slot]
+    for (let j = (i + 1) & mask; keys[j] !== 0; j = (j + 1) & mask) {
+      const h = this.home(keys[j]!);
+      const stays = i <= j ? h > i && h <= j : h > i || h <= j;
+      if (!stays) {
+        keys[i] = keys[j]!;
+        vals[i] = vals[j]!;
+        i = j;
+      }
+    }
+    keys[i] = 0;
+    this.size--;
+    return true;
+  }
+  /** [key, value] pairs, by key */
+  entries(): [number, number][] {
+    const out: [number, number][] = [];
+    for (let i = 0; i < this.keys.length; i++) if (this.keys[i] !== 0) out.push([this.keys[i]!, this.vals[i]!]);
+    return out.sort((a, b) => a[0] - b[0]);
+  }
+  private grow(): void {
+    const ok = this.keys;
+    const ov = this.vals;
+    this.keys = new Float64Array(ok.length * 2);
+    this.vals = new Float64Array(ok.length * 2);
+    this.shift--;
+    this.size = 0;
+    for (let i = 0; i < ok.length; i++) if (ok[i] !== 0) this.set(ok[i]!, ov[i]!);
+  }
+}
 
 /**
  * The main arena (`main_arena` + `mp_` + the thread's tcache) of one process. Method names are glibc's
@@ -351,9 +483,14 @@ export class ptmalloc {
   /** model bookkeeping, not glibc state: live mmapped chunks (mem → mapping) and sbrk segments */
   private readonly mmapped = new Map<number, { block: number; total: number }>();
   private readonly segments: { start: number; end: number }[] = [];
+  /** model bookkeeping: the bytes asked for, by user pointer, of every live allocation a public
+   *  malloc/calloc/realloc returned (glibc keeps only the rounded chunk size); see overhead() */
+  private readonly requested = new request_table();
 
   /** model: the current public call journals its changes */
   private undo = false;
+  /** model: begin() was called for the current outermost call (end() is due; commit() clears only `undo`) */
+  private begun = false;
   /** model: the journal, as (address, old word) pairs: a negative address is a uint16 store, a NaN
    *  address an undo action (the pair's second number indexes `log_fn`). A typed array, reused across
    *  calls: no number boxing per journaled store. */
@@ -368,9 +505,8 @@ export class ptmalloc {
     top_pad: 0, mmap_threshold: 0, n_mmaps: 0, n_mmaps_max: 0, max_n_mmaps: 0, no_dyn_threshold: false,
     mmapped_mem: 0, max_mmapped_mem: 0, sbrk_base: 0, max_fast: 0, tcache: 0, errno: 0,
   };
-  private readonly ptr_limit: bigint;
-  /** model: min(2^53, 2^bits): bigint pointers below it convert exactly */
-  private readonly num_limit: number;
+  /** model: 2^bits, the (uintptr_t) wrap-around point of `(uintptr_t) p > (uintptr_t) -size` */
+  private readonly addr_space: number;
   /** model: problems met while walking lists for inspect()/check()/mallinfo2() */
   private walk_errors: string[] = [];
   private readonly fast_rd: malloc_host["read_word"];
@@ -392,8 +528,7 @@ export class ptmalloc {
     this.HDR = this.g.CHUNK_HDR_SZ;
     this.pagesize = host.pageSize;
     this.tr = options.trace;
-    this.ptr_limit = 1n << BigInt(host.bits);
-    this.num_limit = Math.min(2 ** 53, 2 ** host.bits);
+    this.addr_space = 2 ** host.bits;
     this.fast_rd = host.read_word;
     this.fast_wr = host.write_word;
     this.main_arena = Number(options.main_arena ?? (this.bits === 64 ? 0x7ffff7e19c80n : 0xf7fa2780n));
@@ -421,38 +556,93 @@ export class ptmalloc {
 
   /** __libc_malloc: tcache first, then _int_malloc. Returns the user pointer or 0n (errno ENOMEM). */
   malloc(bytes: number | bigint): bigint {
-    // atomic() inlined (no closure per call: this is the hot path)
-    if (this.undo) return BigInt(this.__libc_malloc(to_num(bytes)));
-    this.begin();
+    const b = to_num(bytes);
+    if (this.undo) return u64_of(this.note_request(this.__libc_malloc(b, false), b)); // nested: the outer call journals
+    // atomic() inlined (no closure per call: this is the hot path), with the journal started late:
+    // a tcache hit needs none (see __libc_malloc)
+    const h = this.host;
+    if (h.enter) h.enter();
+    let v: number;
     try {
-      return BigInt(this.__libc_malloc(to_num(bytes)));
+      v = this.__libc_malloc(b, true);
     } catch (e) {
-      this.rollback();
+      if (this.begun) this.rollback();
       throw e;
     } finally {
-      this.end();
+      if (this.begun) this.end();
+      if (h.leave) h.leave();
     }
+    if (v !== 0) this.requested.set(v, b);
+    return u64_of(v);
   }
   /** __libc_free */
   free(mem: number | bigint): void {
-    if (this.undo) return this.__libc_free(this.to_ptr(mem));
-    this.begin();
+    const m = this.to_ptr(mem);
+    if (this.undo) {
+      this.__libc_free(m, false);
+      this.forget_request(m);
+      return;
+    }
+    const h = this.host;
+    if (h.enter) h.enter();
     try {
-      this.__libc_free(this.to_ptr(mem));
+      this.__libc_free(m, true); // starts the journal itself unless the chunk goes to the tcache
     } catch (e) {
-      this.rollback();
+      if (this.begun) this.rollback();
       throw e;
     } finally {
-      this.end();
+      if (this.begun) this.end();
+      if (h.leave) h.leave();
     }
+    this.requested.delete(m);
   }
   /** __libc_calloc (no tcache path in 2.39; clears only memory not fresh from sbrk). */
   calloc(n: number | bigint, elem_size: number | bigint): bigint {
-    return this.atomic(() => BigInt(this.__libc_calloc(n, elem_size)));
+    return this.atomic(() => {
+      const v = this.__libc_calloc(n, elem_size);
+      return u64_of(this.note_request(v, v === 0 ? 0 : Number(BigInt(n) * BigInt(elem_size))));
+    });
   }
   /** __libc_realloc */
   realloc(mem: number | bigint, bytes: number | bigint): bigint {
-    return this.atomic(() => BigInt(this.__libc_realloc(this.to_ptr(mem), to_num(bytes))));
+    return this.atomic(() => {
+      const old = this.to_ptr(mem);
+      const b = to_num(bytes);
+      const v = this.__libc_realloc(old, b);
+      // realloc (p, 0) frees p; a NULL result otherwise leaves p allocated (ENOMEM)
+      if (v !== 0 || (b === 0 && old !== 0)) this.forget_request(old);
+      return u64_of(this.note_request(v, b));
+    });
+  }
+  /**
+   * model: internal fragmentation of the live allocations made through malloc/calloc/realloc (mmapped
+   * ones included; the tcache_perthread_struct, which no caller asked for, is not one): the bytes
+   * asked for, the bytes of their chunks (chunksize, read from each chunk's header: request2size of
+   * the request for a heap chunk, the page-rounded mapping for an mmapped one) and how many.
+   */
+  overhead(): malloc_overhead {
+    let requested = 0;
+    let chunkBytes = 0;
+    for (const [mem, bytes] of this.requested.entries()) {
+      requested += bytes;
+      chunkBytes += this.chunksize_of(this.try_rd(mem - this.HDR + this.W) ?? 0);
+    }
+    return { requested, chunkBytes, allocations: this.requested.size };
+  }
+  /** model: remember what a live allocation asked for (undone with the journaled call it is part of) */
+  private note_request(mem: number, bytes: number): number {
+    if (mem === 0) return 0;
+    const old = this.requested.get(mem);
+    this.requested.set(mem, bytes);
+    if (this.undo) this.on_undo(() => (old === undefined ? this.requested.delete(mem) : this.requested.set(mem, old)));
+    return mem;
+  }
+  /** model: a live allocation was freed (or moved by realloc) */
+  private forget_request(mem: number): void {
+    const old = this.requested.get(mem);
+    if (old === undefined) return;
+    this.requested.delete(mem);
+    if (this.undo) this.on_undo(() => this.requested.set(mem, old));
   }
   /** chunk_is_mmapped(mem2chunk(mem)): does this allocation have its own mapping? */
   chunk_is_mmapped(mem: number | bigint): boolean {
@@ -540,10 +730,9 @@ export class ptmalloc {
   /** model: a pointer argument as an address: negative values wrap like (uintptr_t) casts */
   private to_ptr(p: number | bigint): number {
     if (typeof p === "bigint") {
-      // fast path without bigint compares: exact when 0 <= p < min(2^53, 2^bits) (Number() rounds monotonically)
-      const n = Number(p);
-      if (n >= 0 && n < this.num_limit) return n;
-      return Number(p >= 0n && p < this.ptr_limit ? p : BigInt.asUintN(this.bits, p));
+      // (uintptr_t) p: its low `bits` bits (through the BigUint64Array: no BigInt runtime call)
+      const n = num_of_u64(p);
+      return this.bits === 64 ? n : U64_32[LO]!;
     }
     if (p >= 0 && p < 2 ** this.bits) return Math.trunc(p);
     return Number(BigInt.asUintN(this.bits, BigInt(Math.trunc(p))));
@@ -584,6 +773,7 @@ export class ptmalloc {
       scalars: this.snapshot(),
       mmapped: [...this.mmapped].map(([mem, r]) => [mem, r.block, r.total]),
       segments: this.segments.map((x) => [x.start, x.end]),
+      requested: this.requested.entries(),
     };
   }
   /** The allocator of a process restored from save() (or of a fork child): `host` must hold a copy of
@@ -596,6 +786,7 @@ export class ptmalloc {
     m.binmap = saved.scalars.binmap.slice();
     for (const [mem, block, total] of saved.mmapped) m.mmapped.set(mem, { block, total });
     for (const [start, end] of saved.segments) m.segments.push({ start, end });
+    for (const [mem, bytes] of saved.requested ?? []) m.requested.set(mem, bytes);
     return m;
   }
   /** fork(): the child's libc state is the parent's (its memory arrives by copy-on-write). */
@@ -635,6 +826,8 @@ export class ptmalloc {
   /** Run one public call; on any throw undo every write, arena change and sbrk/mmap it made. */
   private atomic<T>(fn: () => T): T {
     if (this.undo) return fn(); // nested: the outer call journals
+    const h = this.host;
+    if (h.enter) h.enter();
     this.begin();
     try {
       return fn();
@@ -643,7 +836,13 @@ export class ptmalloc {
       throw e;
     } finally {
       this.end();
+      if (h.leave) h.leave();
     }
+  }
+  /** model: an outermost malloc/free starts its journal at its first store that may need undoing
+   *  (what it read and checked before needs none); `outer` false: a nested call, already journaled */
+  private start_journal(outer: boolean): void {
+    if (outer && !this.begun) this.begin();
   }
   /** model: start journaling an outermost public call (scalars copied into a reused record) */
   private begin(): void {
@@ -674,10 +873,12 @@ export class ptmalloc {
     this.ulen = 0;
     this.flen = 0;
     this.undo = true;
+    this.begun = true;
   }
   /** model: the outermost call is over: stop journaling (drop a large journal's references) */
   private end(): void {
     this.undo = false;
+    this.begun = false;
     if (this.flen > 0) this.log_fn.length = 0; // drop the actions' references
     this.ulen = 0;
     this.flen = 0;
@@ -741,6 +942,10 @@ export class ptmalloc {
     const o = a - this.main_arena;
     if (o >= 0 && a < this.arena_end) return this.arena_words[Math.floor(o / this.W)]!;
     if (this.fast_rd) return this.host.read_word!(a, this.W as 4 | 8);
+    return this.rd_bytes(a);
+  }
+  /** rd() through host.read (a host without read_word); kept out of rd so that V8 inlines rd */
+  private rd_bytes(a: number): number {
     const b = this.host.read(BigInt(a), this.W);
     const lo = (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
     if (this.W === 4) return lo;
@@ -760,6 +965,10 @@ export class ptmalloc {
       return;
     }
     if (this.fast_wr) return this.host.write_word!(a, this.W as 4 | 8, v);
+    this.wr_bytes(a, v);
+  }
+  /** wr_raw() through host.write (a host without write_word) */
+  private wr_bytes(a: number, v: number): void {
     const b = this.W === 8 ? this.buf8 : this.buf8.subarray(0, 4);
     const lo = v >>> 0;
     b[0] = lo & 0xff;
@@ -937,7 +1146,7 @@ export class ptmalloc {
   }
   /** fastbin_index: (unsigned int) sz >> (SIZE_SZ == 8 ? 4 : 3), minus 2 */
   private fastbin_index(sz: number): number {
-    return ((sz % TWO32) >>> (this.W === 8 ? 4 : 3)) - 2;
+    return (sz >>> (this.W === 8 ? 4 : 3)) - 2; // >>> takes sz modulo 2^32, as the cast does
   }
   /** set_max_fast */
   private set_max_fast(s: number): number {
@@ -1023,26 +1232,33 @@ export class ptmalloc {
   private tc_entry_addr(i: number): number {
     return this.tcache + 2 * TCACHE_MAX_BINS + i * this.W;
   }
-  /** tcache_put */
-  private tcache_put(chunk: number, tc_idx: number, last = false): void {
+  /** tcache_put. `size`: chunksize (chunk), for the trace only. */
+  private tcache_put(chunk: number, tc_idx: number, last = false, size = 0): void {
     const e = this.chunk2mem(chunk);
     if (last) this.commit();
     this.wr(e + this.W, this.tcache_key); // e->key = tcache_key
-    const head = this.rd(this.tc_entry_addr(tc_idx));
+    const ea = this.tc_entry_addr(tc_idx);
+    const head = this.rd(ea);
     this.wr(e, this.protect_ptr(e, head)); // e->next = PROTECT_PTR (&e->next, entries[tc_idx])
-    this.wr(this.tc_entry_addr(tc_idx), e);
-    this.wr16(this.tcache + 2 * tc_idx, this.tc_count(tc_idx) + 1);
-    if (this.trace_on) this.t("tcache_put", `chunk ${hx(chunk)} (size ${hx(this.chunksize(chunk))}) → tcache[${tc_idx}], count ${this.tc_count(tc_idx)}`);
+    this.wr(ea, e);
+    // ++(tcache->counts[tc_idx]), loaded after the stores above (a chunk forged inside the
+    // tcache_perthread_struct could overlap the counts)
+    const ca = this.tcache + 2 * tc_idx;
+    const cnt = this.rd16(ca) + 1;
+    this.wr16(ca, cnt);
+    if (this.trace_on) this.t("tcache_put", `chunk ${hx(chunk)} (size ${hx(size || this.chunksize(chunk))}) → tcache[${tc_idx}], count ${cnt}`);
   }
-  /** tcache_get (tcache_get_n on entries[tc_idx]) */
-  private tcache_get(tc_idx: number, last = false): number {
-    const e = this.rd(this.tc_entry_addr(tc_idx));
+  /** tcache_get (tcache_get_n on entries[tc_idx]). `cnt`: tcache->counts[tc_idx] as the caller just
+   *  read it (no store in between can reach the counts: entries[] is another field). */
+  private tcache_get(tc_idx: number, last = false, cnt = this.tc_count(tc_idx)): number {
+    const ea = this.tc_entry_addr(tc_idx);
+    const e = this.rd(ea);
     if (!this.aligned_OK(e)) this.malloc_printerr("malloc(): unaligned tcache chunk detected");
     if (last) this.commit();
-    this.wr(this.tc_entry_addr(tc_idx), this.protect_ptr(e, this.rd(e))); // REVEAL_PTR (e->next)
-    this.wr16(this.tcache + 2 * tc_idx, this.tc_count(tc_idx) - 1);
+    this.wr(ea, this.protect_ptr(e, this.rd(e))); // REVEAL_PTR (e->next)
+    this.wr16(this.tcache + 2 * tc_idx, cnt - 1); // --(tcache->counts[tc_idx])
     this.wr(e + this.W, 0); // e->key = 0
-    if (this.trace_on) this.t("tcache_get", `tcache[${tc_idx}] → ${hx(e)}, count ${this.tc_count(tc_idx)}`);
+    if (this.trace_on) this.t("tcache_get", `tcache[${tc_idx}] → ${hx(e)}, count ${cnt - 1}`);
     return e;
   }
   /** tcache_init: the per-thread cache is itself the first chunk malloc'ed from the heap */
@@ -1062,32 +1278,42 @@ export class ptmalloc {
 
   // ------------------------------------------------------------------ public wrappers (malloc.c)
 
-  /** __libc_malloc */
-  private __libc_malloc(bytes: number): number {
+  /** __libc_malloc. `outer`: the outermost call, whose journal starts at the first store that may need
+   *  undoing — a tcache hit reads and checks, and tcache_get stores only after its last check. */
+  private __libc_malloc(bytes: number, outer = false): number {
     const tbytes = this.checked_request2size(bytes);
     if (tbytes === 0) {
       this.errno = 12;
       return 0;
     }
     const tc_idx = this.csize2tidx(tbytes);
-    this.maybe_init_tcache();
-    if (tc_idx < TCACHE_MAX_BINS && this.tcache !== 0 && this.tc_count(tc_idx) > 0) {
-      const v = this.tcache_get(tc_idx, true);
-      if (this.trace_on) this.t("__libc_malloc", `malloc(${bytes}) = ${hx(v)} from tcache[${tc_idx}]`);
-      return v;
+    if (this.tcache === 0) {
+      this.start_journal(outer);
+      this.tcache_init(); // MAYBE_INIT_TCACHE
     }
+    if (tc_idx < TCACHE_MAX_BINS && this.tcache !== 0) {
+      const cnt = this.tc_count(tc_idx);
+      if (cnt > 0) {
+        const v = this.tcache_get(tc_idx, true, cnt);
+        if (this.trace_on) this.t("__libc_malloc", `malloc(${bytes}) = ${hx(v)} from tcache[${tc_idx}]`);
+        return v;
+      }
+    }
+    this.start_journal(outer);
     const v = this._int_malloc(bytes);
     if (this.trace_on) this.t("__libc_malloc", `malloc(${bytes}) = ${hx(v)}`);
     return v;
   }
 
-  /** __libc_free (with the dynamic mmap threshold update) */
-  private __libc_free(mem: number): void {
+  /** __libc_free (with the dynamic mmap threshold update). `outer`: as for __libc_malloc (a chunk that
+   *  goes to the tcache needs no journal). */
+  private __libc_free(mem: number, outer = false): void {
     if (mem === 0) return;
     if (this.trace_on) this.t("__libc_free", `free(${hx(mem)})`);
     const p = this.mem2chunk(mem);
     const sz = this.size_nomask(p);
     if (sz & IS_MMAPPED) {
+      this.start_journal(outer);
       if (!this.no_dyn_threshold && sz > this.mmap_threshold && sz <= this.g.DEFAULT_MMAP_THRESHOLD_MAX) {
         this.mmap_threshold = this.chunksize_of(sz);
         this.trim_threshold = 2 * this.mmap_threshold;
@@ -1095,9 +1321,12 @@ export class ptmalloc {
       }
       this.munmap_chunk(p);
     } else {
-      this.maybe_init_tcache();
+      if (this.tcache === 0) {
+        this.start_journal(outer);
+        this.tcache_init(); // MAYBE_INIT_TCACHE
+      }
       this.arena_for_chunk(p, sz);
-      this._int_free(p, false);
+      this._int_free(p, false, sz, outer);
     }
   }
 
@@ -1757,14 +1986,16 @@ export class ptmalloc {
 
   // ------------------------------------------------------------------ free
 
-  /** _int_free: checks, tcache_put, fastbin, or _int_free_merge_chunk; mmapped → munmap_chunk */
-  private _int_free(p: number, have_lock: boolean): void {
+  /** _int_free: the checks, then tcache_put while the chunk's tcache bin has room, else
+   *  _int_free_chunk. `sz`: p's size word if the caller (__libc_free) just loaded it; `outer`: see
+   *  __libc_malloc (the journal starts after the tcache attempt). */
+  private _int_free(p: number, have_lock: boolean, sz = this.size_nomask(p), outer = false): void {
     const W = this.W;
-    const size = this.chunksize(p);
+    const size = this.chunksize_of(sz);
     if (this.trace_on) this.t("_int_free", `chunk ${hx(p)} size ${hx(size)}`);
-    const lim = size === 0 ? 0 : 2 ** this.bits - size;
+    const lim = size === 0 ? 0 : this.addr_space - size; // (uintptr_t) -size
     if (p > lim || this.misaligned_chunk(p)) this.malloc_printerr("free(): invalid pointer");
-    if (size < this.MINSIZE || size % 16 !== 0) this.malloc_printerr("free(): invalid size");
+    if (size < this.MINSIZE || (size & MALLOC_ALIGN_MASK) !== 0) this.malloc_printerr("free(): invalid size"); // !aligned_OK (size)
 
     const tc_idx = this.csize2tidx(size);
     if (this.tcache !== 0 && tc_idx < TCACHE_MAX_BINS) {
@@ -1779,11 +2010,18 @@ export class ptmalloc {
         }
       }
       if (this.tc_count(tc_idx) < TCACHE_FILL_COUNT) {
-        this.tcache_put(p, tc_idx, true);
+        this.tcache_put(p, tc_idx, true, size);
         return;
       }
     }
+    this.start_journal(outer);
+    this._int_free_chunk(p, size, have_lock);
+  }
 
+  /** the part of _int_free after the tcache (later glibc releases split it out under this name):
+   *  fastbin, _int_free_merge_chunk, or munmap_chunk */
+  private _int_free_chunk(p: number, size: number, have_lock: boolean): void {
+    const W = this.W;
     if (size <= this.max_fast) {
       const nxt = p + size;
       if (this.size_nomask(nxt) <= this.HDR || this.chunksize(nxt) >= this.system_mem) this.malloc_printerr("free(): invalid next size (fast)");
@@ -2129,6 +2367,7 @@ export class ptmalloc {
       main_arena: BigInt(this.main_arena),
       bins,
       walk_errors: this.walk_errors.slice(),
+      overhead: this.overhead(),
     };
   }
 

@@ -14,11 +14,19 @@ import { hex } from "../lib/units";
 import { flush_tlb_mm_range, switch_mm } from "../hw/tlb";
 import { mmu_translate, type mmu_result } from "../hw/mmu";
 import { GFP_HIGHUSER_MOVABLE, GFP_KERNEL } from "./gfp";
-import { PG_anon, PG_dirty, PG_lru, PG_swapbacked, PG_zero } from "./memmap";
-import { VM_EXEC, VM_GROWSDOWN, VM_MAYSHARE, VM_READ, VM_SHARED, VM_WRITE, find_vma_index, stack_guard_gap, vm_get_page_prot, vma_is_anonymous, type inode, type mm_struct, type vm_area_struct } from "./mmap";
+import { PG_active, PG_anon, PG_dirty, PG_lru, PG_mlocked, PG_swapbacked, PG_unevictable, PG_zero } from "./memmap";
+import { VM_EXEC, VM_GROWSDOWN, VM_LOCKED, VM_MAYSHARE, VM_READ, VM_SHARED, VM_WRITE, find_vma_index, stack_guard_gap, vm_get_page_prot, vma_is_anonymous, type inode, type mm_struct, type vm_area_struct } from "./mmap";
 import { clear_frames, copy_frame, read_frame, write_frame } from "./page_contents";
 import { __alloc_pages, __free_pages } from "./page_alloc";
 import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_RW, _PAGE_SPECIAL, entry_pfn, entry_prot, entry_read, entry_write, mk_entry, pt_alloc_walk, pt_format_of, pt_walk_range, type pt_entry } from "./pgtable";
+import { folio_add_lru_vma, lru_forget, lru_of, PG_swapcache } from "./swap";
+import { folio_set_index } from "./rmap";
+import { add_to_swap_cache, delete_from_swap_cache, lookup_swap_cache, swap_read_folio } from "./swap_state";
+import { SWAP_HAS_CACHE, swap_count, swap_free, vm_swap_full } from "./swapfile";
+import { is_swap_pte, pte_swp_exclusive, pte_swp_offset } from "./swapops";
+import { kswapd_pending, kswapd_run_pending } from "./vmscan";
+import { munlock_folio } from "./mlock";
+import { cpu_to_node, interleave_nid } from "./mempolicy";
 
 const F = "mm/memory.c";
 
@@ -76,18 +84,54 @@ export function anon_excl(ms: MachineState): Uint8Array {
   return (ms.anon_excl ??= new anon_exclusive_map(ms.max_pfn)).bits;
 }
 
-/** folio_add_new_anon_rmap() + folio_add_lru_vma(): a fresh anonymous page, one mapping, exclusive */
-function new_anon_page(ms: MachineState, vma?: vm_area_struct): number {
-  const r = __alloc_pages(ms, GFP_HIGHUSER_MOVABLE, 0);
+/**
+ * folio_add_new_anon_rmap() + folio_add_lru_vma(): a fresh anonymous page for `va`, one mapping,
+ * exclusive, page->index = va's page, on the inactive anon LRU (unevictable in a VM_LOCKED VMA).
+ */
+function new_anon_page(ms: MachineState, owner: mm_struct, vma: vm_area_struct, va: bigint): number {
+  const r = alloc_user_page(ms, vma, va);
   if (r.pfn < 0) return -1;
   const mm = ms.mem_map;
-  mm.flags[r.pfn]! |= PG_anon | PG_lru | PG_swapbacked;
+  mm.flags[r.pfn]! |= PG_anon | PG_swapbacked;
   mm.mapcount[r.pfn] = 1;
   anon_excl(ms)[r.pfn] = 1;
   clear_frames(ms, r.pfn);
+  folio_set_index(ms, r.pfn, va, owner);
+  folio_add_lru_vma(ms, r.pfn, (vma.vm_flags & VM_LOCKED) !== 0);
   // anon_vma_prepare(): the VMA now has anonymous pages (fork's vma_needs_copy looks at this)
-  if (vma) vma.anon_vma = true;
+  vma.anon_vma = true;
   return r.pfn;
+}
+
+/** the task whose fault is being handled ("current" in the kernel), for its memory policy and CPU */
+let fault_task: task_struct | undefined;
+
+/**
+ * vma_alloc_folio() → alloc_pages_mpol() (mm/mempolicy.c, 6.12): a user page for `va`, placed by the
+ * faulting task's memory policy. MPOL_DEFAULT: the node of the task's CPU (numa_node_id()), falling
+ * back by distance; MPOL_PREFERRED: the preferred node first; MPOL_BIND: only the mask's nodes, nearest
+ * first; MPOL_INTERLEAVE: node interleave_nid(pol, vm_pgoff + page offset) (numa_interleave counts the
+ * pages that landed there).
+ */
+function alloc_user_page(ms: MachineState, vma: vm_area_struct, va: bigint) {
+  const t = fault_task;
+  const n = ms.nodes.length;
+  if (n === 1 || !t) return __alloc_pages(ms, GFP_HIGHUSER_MOVABLE, 0);
+  const local = cpu_to_node(ms.nr_cpus, n, t.cpu);
+  const pol = t.mempolicy;
+  if (!pol || pol.mode === "default") return __alloc_pages(ms, GFP_HIGHUSER_MOVABLE, 0, local, undefined, local);
+  if (pol.mode === "preferred") return __alloc_pages(ms, GFP_HIGHUSER_MOVABLE, 0, pol.nodes[0] ?? local, undefined, local);
+  if (pol.mode === "bind") return __alloc_pages(ms, GFP_HIGHUSER_MOVABLE, 0, pol.nodes.includes(local) ? local : pol.nodes[0]!, pol.nodes, local);
+  const ilx = vma.vm_pgoff + Number((va - vma.vm_start) / BigInt(ms.page_size));
+  const nid = interleave_nid(pol, ilx);
+  const r = __alloc_pages(ms, GFP_HIGHUSER_MOVABLE, 0, nid, undefined, local);
+  if (r.pfn >= 0 && r.zone!.node.node_id === nid) r.zone!.numa.numa_interleave++;
+  return r;
+}
+
+/** folio_get() */
+export function mmap_get(ms: MachineState, pfn: number): void {
+  ms.mem_map.refcount[pfn]!++;
 }
 
 /** folio_put(): drop one reference; the last frees the page (→ __free_pages) */
@@ -98,7 +142,8 @@ export function put_page(ms: MachineState, pfn: number): void {
     return;
   }
   if (ms.anon_excl) ms.anon_excl.bits[pfn] = 0;
-  mm.flags[pfn]! &= ~(PG_anon | PG_lru | PG_swapbacked | PG_dirty);
+  lru_forget(ms, pfn);
+  mm.flags[pfn]! &= ~(PG_anon | PG_lru | PG_swapbacked | PG_dirty | PG_mlocked | PG_active | PG_unevictable);
   mm.mapcount[pfn] = 0;
   clear_frames(ms, pfn);
   __free_pages(ms, pfn, 0);
@@ -116,10 +161,12 @@ function find_or_create_cache_page(ms: MachineState, f: inode, pgoff: number): n
   const r = __alloc_pages(ms, GFP_HIGHUSER_MOVABLE, 0);
   if (r.pfn < 0) return -1;
   const mm = ms.mem_map;
-  mm.flags[r.pfn]! |= PG_lru | (f.kind === "shmem" ? PG_swapbacked : 0);
+  mm.flags[r.pfn]! |= f.kind === "shmem" ? PG_swapbacked : 0;
   mm.mapcount[r.pfn] = 0;
   clear_frames(ms, r.pfn);
   f.pages.set(pgoff, r.pfn);
+  lru_of(ms).index[r.pfn] = pgoff;
+  folio_add_lru_vma(ms, r.pfn, false);
   if (ms.trace.on) ms.trace.emit(f.kind === "shmem" ? "shmem_get_folio" : "filemap_fault", f.kind === "shmem" ? "mm/shmem.c" : "mm/filemap.c", `${f.path} page ${pgoff}: not in the page cache, new frame PFN ${hex(r.pfn)}${f.kind === "file" ? " (read from disk)" : " (zeroed)"}`, { pfn: r.pfn, pgoff });
   return r.pfn;
 }
@@ -143,6 +190,8 @@ export interface fault_result {
   /** why it failed (SIGSEGV), or what was done */
   why: string;
   code?: "SIGSEGV" | "ENOMEM";
+  /** a major fault (the page was read from swap) */
+  major?: boolean;
 }
 
 /**
@@ -177,15 +226,21 @@ export function handle_mm_fault(ms: MachineState, task: task_struct, va: bigint,
   if (access !== "write" && !(f & (VM_READ | VM_WRITE | VM_EXEC))) return segv(ms, `${hex(va)} is in a PROT_NONE VMA: access_error`);
   if (tr.on) tr.emit("handle_mm_fault", F, `${access} fault at ${hex(va)} in VMA ${hex(vma.vm_start)}-${hex(vma.vm_end)} ${permstr(f)}${present ? " (page present: protection fault)" : " (page not present)"}`, { va: hex(va), access });
   tr.depth++;
+  const outer = fault_task;
+  fault_task = task;
   try {
     const r = handle_pte_fault(ms, mm, vma, va, access === "write");
     if (r.ok) {
-      task.min_flt++;
+      if (r.major) {
+        task.maj_flt++;
+        ms.vmstat.pgmajfault++;
+      } else task.min_flt++;
       ms.vmstat.pgfault++;
     }
     return r;
   } finally {
     tr.depth--;
+    fault_task = outer;
   }
 }
 
@@ -213,6 +268,7 @@ function handle_pte_fault(ms: MachineState, mm: mm_struct, vma: vm_area_struct, 
   const P = BigInt(ms.arch.PAGE_SIZE);
   const page_va = (va / P) * P;
   const prot = vm_get_page_prot(vma.vm_flags);
+  if (!pte_present(e.lo) && is_swap_pte(e.lo, e.hi)) return do_swap_page(ms, mm, vma, slot.table, slot.idx, e, page_va, write);
   if (!pte_present(e.lo)) {
     if (vma_is_anonymous(vma)) {
       if (!write) {
@@ -223,7 +279,7 @@ function handle_pte_fault(ms: MachineState, mm: mm_struct, vma: vm_area_struct, 
         if (ms.trace.on) ms.trace.emit("do_anonymous_page", F, `read of untouched anonymous memory: map the shared zero page (PFN ${hex(z)}) read-only; no frame allocated`, { pfn: z });
         return { ok: true, fn: "do_anonymous_page", why: "mapped the zero page" };
       }
-      const pfn = new_anon_page(ms, vma);
+      const pfn = new_anon_page(ms, mm, vma, page_va);
       if (pfn < 0) return oom(ms, "do_anonymous_page");
       const ne = mk_entry(fmt, pfn, prot | _PAGE_RW | _PAGE_DIRTY);
       entry_write(ms, fmt, slot.table, slot.idx, ne.lo, ne.hi);
@@ -247,7 +303,9 @@ function handle_pte_fault(ms: MachineState, mm: mm_struct, vma: vm_area_struct, 
       // do_cow_fault(): copy the file page into a new anonymous page
       const src = find_or_create_cache_page(ms, f, pgoff);
       if (src < 0) return oom(ms, "do_cow_fault");
-      const pfn = new_anon_page(ms, vma);
+      mmap_get(ms, src);
+      const pfn = new_anon_page(ms, mm, vma, page_va);
+      put_page(ms, src);
       if (pfn < 0) return oom(ms, "do_cow_fault");
       copy_frame(ms, pfn, src);
       const ne = mk_entry(fmt, pfn, prot | _PAGE_RW | _PAGE_DIRTY);
@@ -299,6 +357,11 @@ function do_wp_page(ms: MachineState, mm: mm_struct, vma: vm_area_struct, table:
   }
   if (!special && mmap.flags[old]! & PG_anon) {
     const excl = anon_excl(ms);
+    // wp_can_reuse_anon_folio(): a swap-cache page whose slot no PTE names any more leaves the cache first
+    if (!excl[old] && mmap.refcount[old] === 2 && folio_in_swapcache(ms, old) && swap_count(ms, mmap.priv[old]!) === 0) {
+      delete_from_swap_cache(ms, old);
+      if (tr.on) tr.emit("folio_free_swap", "mm/swapfile.c", `PFN ${hex(old)} leaves the swap cache (no PTE names its slot any more): its swap copy is dropped`, { pfn: old });
+    }
     const rc = mmap.refcount[old]!;
     if (excl[old] || rc === 1) {
       const why = excl[old] ? "PageAnonExclusive is set: no other process can map this page" : "PageAnonExclusive is clear (the page was shared by fork) but its refcount is 1: the other side already copied or exited, so we hold the only reference (wp_can_reuse_anon_folio)";
@@ -320,8 +383,22 @@ function do_wp_page(ms: MachineState, mm: mm_struct, vma: vm_area_struct, table:
         ? `the anonymous page is shared (refcount ${mmap.refcount[old]}, mapcount ${mmap.mapcount[old]}, PageAnonExclusive clear since fork)`
         : "a page-cache page in a private mapping (the file must not change)";
   if (tr.on) tr.emit("do_wp_page", F, `write to read-only PTE at ${hex(page_va)} (PFN ${hex(old)}): ${reason} → wp_page_copy`, { pfn: old });
-  // wp_page_copy(): a new anonymous page, zeroed (from the zero page) or a copy
-  const pfn = new_anon_page(ms, vma);
+  // wp_page_copy(): a new anonymous page, zeroed (from the zero page) or a copy. The old page is held
+  // (folio_get) while the allocation may reclaim; if the PTE changed meanwhile, the fault is retried.
+  if (!special) mmap_get(ms, old);
+  const pfn = new_anon_page(ms, mm, vma, page_va);
+  if (!special) {
+    const now: pt_entry = { lo: 0, hi: 0 };
+    entry_read(ms, fmt, table, idx, now);
+    if (pfn >= 0 && (now.lo !== e.lo || now.hi !== e.hi)) {
+      // !pte_same(): reclaim unmapped the page while we allocated; drop ours and refault
+      mmap.mapcount[pfn] = 0;
+      put_page(ms, pfn);
+      put_page(ms, old);
+      return { ok: true, fn: "do_wp_page", why: "PTE changed under us: retry" };
+    }
+    put_page(ms, old);
+  }
   if (pfn < 0) return oom(ms, "wp_page_copy");
   if (!fromZero) copy_frame(ms, pfn, old);
   const ne = mk_entry(fmt, pfn, (entry_prot(fmt, e) & ~_PAGE_SPECIAL) | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED);
@@ -361,15 +438,124 @@ export function zap_page_range(ms: MachineState, mm: mm_struct, vma: vm_area_str
   pt_walk_range(ms, mm.pgd, start, end, (table, idx, _va, e) => {
     const lo = e.lo;
     entry_write(ms, fmt, table, idx, 0, 0);
-    if (!pte_present(lo) || is_special(lo)) return;
+    if (!pte_present(lo)) {
+      if (is_swap_pte(lo, e.hi)) free_swap_and_cache(ms, mm, pte_swp_offset(fmt, lo, e.hi));
+      return;
+    }
+    if (is_special(lo)) return;
     const pfn = entry_pfn(fmt, lo, e.hi);
     rss_add(ms, mm, vma, pfn, -1);
     if (lo & _PAGE_DIRTY && !(mmap.flags[pfn]! & PG_anon)) mmap.flags[pfn]! |= PG_dirty;
     mmap.mapcount[pfn]!--;
     put_page(ms, pfn);
+    // munlock_vma_folio() (zap of a VM_LOCKED VMA): a page still mapped elsewhere is unlocked unless
+    // another locked VMA maps it
+    if (vma.vm_flags & VM_LOCKED && mmap.mapcount[pfn]! > 0 && mmap.flags[pfn]! & PG_mlocked) munlock_folio(ms, pfn);
+    // free_pages_and_swap_cache() → free_swap_cache(): an unmapped swap-cache page whose slot no PTE
+    // names any more leaves the cache, and is freed with the cache's reference
+    if (mmap.mapcount[pfn] === 0 && folio_in_swapcache(ms, pfn) && swap_count(ms, mmap.priv[pfn]!) === 0) {
+      delete_from_swap_cache(ms, pfn);
+      mmap.refcount[pfn]!++;
+      put_page(ms, pfn);
+    }
     n++;
   });
   if (ms.trace.on && n) ms.trace.emit("zap_pte_range", F, `${hex(start)}-${hex(end)}: ${n} page${n > 1 ? "s" : ""} unmapped`, { pages: n });
+}
+
+/**
+ * free_swap_and_cache() (mm/swapfile.c): a zapped PTE held a swap entry — its reference goes; if only
+ * the swap cache still holds the slot and no process maps the cached page, the page is freed too.
+ */
+function free_swap_and_cache(ms: MachineState, mm: mm_struct, off: number): void {
+  mm.rss.swapents--;
+  const left = swap_free(ms, off);
+  if (left === SWAP_HAS_CACHE) {
+    const pfn = lookup_swap_cache(ms, off);
+    if (pfn >= 0 && ms.mem_map.mapcount[pfn] === 0) {
+      delete_from_swap_cache(ms, pfn);
+      if (ms.mem_map.refcount[pfn]! <= 1) {
+        ms.mem_map.refcount[pfn] = 1;
+        put_page(ms, pfn);
+      }
+    }
+  }
+}
+
+function folio_in_swapcache(ms: MachineState, pfn: number): boolean {
+  return ms.lru !== undefined && (ms.lru.flags2[pfn]! & PG_swapcache) !== 0;
+}
+
+/**
+ * do_swap_page() (mm/memory.c, 6.12): the PTE holds a swap entry. The page is found in the swap cache
+ * (a minor fault) or read back from the slot into a new frame added to the swap cache (a major fault:
+ * pgmajfault, pswpin). The PTE's reference to the slot goes (swap_free); the page is mapped — writable
+ * and dirty at once for a write to an exclusive page, else read-only (a write then goes through
+ * do_wp_page). The swap copy is dropped (folio_free_swap) when swap is more than half full, the VMA is
+ * locked, or a write leaves us the only user (should_try_to_free_swap).
+ */
+function do_swap_page(ms: MachineState, mm: mm_struct, vma: vm_area_struct, table: number, idx: number, e: pt_entry, page_va: bigint, write: boolean): fault_result {
+  const fmt = pt_format_of(ms.arch);
+  const mmap = ms.mem_map;
+  const tr = ms.trace;
+  const off = pte_swp_offset(fmt, e.lo, e.hi);
+  let pfn = lookup_swap_cache(ms, off);
+  let major = false;
+  if (pfn >= 0) {
+    mmap_get(ms, pfn);
+    ms.vmstat.swap_ra_hit++;
+    if (tr.on) tr.emit("do_swap_page", F, `${hex(page_va)}: swap entry (slot ${off}); the page is still in the swap cache at PFN ${hex(pfn)}: a minor fault, no I/O`, { pfn, slot: off });
+  } else {
+    // swapin_readahead() → __read_swap_cache_async(): a new page, into the swap cache, read from the slot
+    const r = alloc_user_page(ms, vma, page_va);
+    if (r.pfn < 0) return oom(ms, "do_swap_page");
+    const now: pt_entry = { lo: 0, hi: 0 };
+    entry_read(ms, fmt, table, idx, now);
+    if (now.lo !== e.lo || now.hi !== e.hi) {
+      __free_pages(ms, r.pfn, 0);
+      return { ok: true, fn: "do_swap_page", why: "PTE changed under us: retry" };
+    }
+    pfn = r.pfn;
+    mmap.flags[pfn]! |= PG_anon | PG_swapbacked;
+    ms.swap!.swap_map[off]! |= SWAP_HAS_CACHE;
+    add_to_swap_cache(ms, pfn, off);
+    swap_read_folio(ms, pfn, off);
+    folio_set_index(ms, pfn, page_va, mm);
+    folio_add_lru_vma(ms, pfn, (vma.vm_flags & VM_LOCKED) !== 0);
+    vma.anon_vma = true;
+    major = true;
+    if (tr.on) tr.emit("do_swap_page", F, `${hex(page_va)}: swap entry (slot ${off}) → major fault: read the slot into new frame PFN ${hex(pfn)} (swap_read_folio, pswpin), page added to the swap cache`, { pfn, slot: off });
+  }
+  // swap_free_nr(): this PTE no longer names the slot
+  swap_free(ms, off);
+  mm.rss.swapents--;
+  // exclusive: the PTE said so (pte_swp_exclusive), or no other PTE and no other user holds the slot/page
+  const exclusive = pte_swp_exclusive(fmt, e.lo) || (swap_count(ms, off) === 0 && mmap.mapcount[pfn] === 0 && mmap.refcount[pfn] === 2);
+  // should_try_to_free_swap() → folio_free_swap(), before the page is mapped: swap more than half
+  // full, a locked VMA or page, or a write fault that leaves us the only user (refcount = cache + us)
+  const locked = (vma.vm_flags & VM_LOCKED) !== 0 || (mmap.flags[pfn]! & PG_mlocked) !== 0;
+  if ((vm_swap_full(ms) || locked || (write && mmap.refcount[pfn] === 2)) && swap_count(ms, off) === 0 && folio_in_swapcache(ms, pfn)) {
+    delete_from_swap_cache(ms, pfn);
+    if (tr.on) tr.emit("folio_free_swap", "mm/swapfile.c", `slot ${off} freed: ${locked ? "the VMA is locked" : vm_swap_full(ms) ? "swap is more than half full (vm_swap_full)" : "a write fault: the swap copy is about to be stale"}`, { slot: off });
+  }
+  // "same logic as in do_wp_page()": an exclusive page (or one nobody else holds) is mapped writable if
+  // the VMA is, even on a read fault (dirty only for a write); anything else read-only
+  const prot = vm_get_page_prot(vma.vm_flags);
+  const mine = exclusive || mmap.refcount[pfn] === 1;
+  const writable = mine && (vma.vm_flags & VM_WRITE) !== 0;
+  const ne = mk_entry(fmt, pfn, prot | (writable ? _PAGE_RW : 0) | (writable && write ? _PAGE_DIRTY : 0));
+  entry_write(ms, fmt, table, idx, ne.lo, ne.hi);
+  mmap.mapcount[pfn]!++;
+  if (mine) anon_excl(ms)[pfn] = 1;
+  rss_add(ms, mm, vma, pfn, 1);
+  if (tr.on) tr.emit("do_swap_page", F, `PFN ${hex(pfn)} mapped at ${hex(page_va)} ${writable ? `writable${write ? " and dirty" : " (exclusive: a later write needs no fault)"}` : "read-only (shared: a write goes through do_wp_page)"}${folio_in_swapcache(ms, pfn) ? `; it stays in the swap cache, slot ${off} keeps its copy` : ""}`, { pfn });
+  if (write && !writable) {
+    const cur: pt_entry = { lo: 0, hi: 0 };
+    entry_read(ms, fmt, table, idx, cur);
+    const r = do_wp_page(ms, mm, vma, table, idx, cur, page_va);
+    return { ...r, major };
+  }
+  return { ok: true, fn: "do_swap_page", why: major ? `read back from swap slot ${off} into ${hex(pfn)}` : `swap cache hit ${hex(pfn)}`, major };
 }
 
 /**
@@ -473,6 +659,13 @@ export function user_access(ms: MachineState, task: task_struct, va: bigint, acc
       return res;
     }
     res.translations.push(r);
+    // a schedule point: a kswapd woken by this page's allocation runs now (before the bytes are copied,
+    // which a real CPU would do under the same translation; the page just mapped is young and stays)
+    if (ms.kswapd && kswapd_pending(ms)) {
+      kswapd_run_pending(ms);
+      r = mmu_translate(ms, task.cpu, mm.id, mm.pgd, at, access, "user");
+      if (r.fault) continue;
+    }
     if (data) write_frame(ms, r.pfn!, off, data.subarray(done, done + chunk));
     else out!.set(read_frame(ms, r.pfn!, off, chunk), done);
     done += chunk;

@@ -43,3 +43,21 @@ export function policy_node_and_mask(pol: mempolicy | undefined, local_nid: numb
       return { nid: interleave_nodes(pol), interleave: true };
   }
 }
+
+/**
+ * cpu_to_node(): CPUs are spread over the nodes in equal runs, as `numactl --hardware` shows them
+ * (node 0 has CPUs 0..k-1, node 1 the next k…); leftover CPUs belong to the last node.
+ */
+export function cpu_to_node(nr_cpus: number, nr_nodes: number, cpu: number): number {
+  const per = Math.max(1, Math.floor(nr_cpus / nr_nodes));
+  return Math.min(Math.floor(cpu / per), nr_nodes - 1);
+}
+
+/**
+ * interleave_nid() (mm/mempolicy.c, 6.12): a fault in a VMA under MPOL_INTERLEAVE goes to the
+ * (ilx mod n)-th node of the mask, ilx = vma->vm_pgoff + the page's offset in the VMA — so the same
+ * address always lands on the same node, page after page round-robin.
+ */
+export function interleave_nid(pol: mempolicy, ilx: number): number {
+  return pol.nodes[ilx % pol.nodes.length]!;
+}

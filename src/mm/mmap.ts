@@ -130,8 +130,17 @@ export class mm_struct implements pt_owner {
   mm_users = 1;
   /** the VMAs, sorted by vm_start, disjoint */
   vmas: vm_area_struct[] = [];
-  /** rss_stat: MM_FILEPAGES, MM_ANONPAGES, MM_SHMEMPAGES */
-  rss = { file: 0, anon: 0, shmem: 0 };
+  /** rss_stat: MM_FILEPAGES, MM_ANONPAGES, MM_SHMEMPAGES, MM_SWAPENTS (swap entries in its page tables; not RSS) */
+  rss = { file: 0, anon: 0, shmem: 0, swapents: 0 };
+  /** the root anon_vma this mm's anonymous pages belong to: its own id, or its fork ancestor's (anon_vma_fork
+   * chains a child's VMAs to the parent's anon_vma); rmap looks for a page's PTEs only in mms sharing it */
+  anon_vma_root = 0;
+  /** mm->locked_vm: pages in VM_LOCKED VMAs (mm/mlock.c), checked against RLIMIT_MEMLOCK */
+  locked_vm = 0;
+  /** mm->def_flags: VM_LOCKED after mlockall(MCL_FUTURE) — every new mapping is locked */
+  def_flags = 0;
+  /** RLIMIT_MEMLOCK in bytes (the kernel keeps it in signal->rlim; one mm per process here): MLOCK_LIMIT, 8 MiB */
+  rlim_memlock = 8 << 20;
   hiwater_rss = 0;
   start_code = 0n;
   end_code = 0n;
@@ -146,6 +155,7 @@ export class mm_struct implements pt_owner {
   task_size = 0n;
   constructor(id: number) {
     this.id = id;
+    this.anon_vma_root = id;
   }
   get total_vm(): bigint {
     return this.vmas.reduce((a, v) => a + (v.vm_end - v.vm_start), 0n);
@@ -276,7 +286,7 @@ export function split_vma(ms: MachineState, mm: mm_struct, i: number, addr: bigi
 
 /** vma_modify()'s first step (mm/vma.c): split the VMAs at start and end so that exactly the VMAs
  * mm.vmas[i..j) cover [start, end), which must be mapped throughout */
-function split_vmas_at(ms: MachineState, mm: mm_struct, start: bigint, end: bigint): [number, number] {
+export function split_vmas_at(ms: MachineState, mm: mm_struct, start: bigint, end: bigint): [number, number] {
   let i = find_vma_index(mm, start);
   if (mm.vmas[i]!.vm_start < start) {
     split_vma(ms, mm, i, start);
@@ -289,7 +299,7 @@ function split_vmas_at(ms: MachineState, mm: mm_struct, start: bigint, end: bigi
 }
 
 /** merge vmas[i] with vmas[i+1] if they can be one (vma_merge / commit_merge) */
-function try_merge(ms: MachineState, mm: mm_struct, i: number): boolean {
+export function try_merge(ms: MachineState, mm: mm_struct, i: number): boolean {
   const a = mm.vmas[i];
   const b = mm.vmas[i + 1];
   if (!a || !b || !can_merge(ms, a, b)) return false;
@@ -366,7 +376,12 @@ export function do_mmap(ms: MachineState, mm: mm_struct, a: mmap_args, newShmem?
     if (got === undefined) throw new MmError("ENOMEM", `len: no free range of ${hex(len)} bytes in the address space`, { arg: "len" });
     addr = got;
   }
-  const vm_flags = mmap_vm_flags(a);
+  // mm->def_flags: VM_LOCKED after mlockall(MCL_FUTURE); mlock_future_ok() against RLIMIT_MEMLOCK
+  const vm_flags = mmap_vm_flags(a) | (a.special ? 0 : mm.def_flags);
+  if (vm_flags & VM_LOCKED) {
+    const limit = Math.floor(mm.rlim_memlock / ms.arch.PAGE_SIZE);
+    if (mm.locked_vm + Number(len / P) > limit) throw new MmError("EAGAIN", `len: mlockall(MCL_FUTURE) locks every new mapping, and ${mm.locked_vm} locked pages + ${len / P} would pass RLIMIT_MEMLOCK (${limit} pages): EAGAIN (mlock_future_ok)`, { arg: "len" });
+  }
   if (ms.trace.on) ms.trace.emit("do_mmap", F, `${hex(addr)}-${hex(addr + len)} (${len / 1024n} KiB) ${vm_flags & VM_SHARED ? "shared" : "private"} ${a.file ? a.file.path : a.special ?? "anonymous"}${a.flags & MAP_FIXED ? " MAP_FIXED" : ""}`, { addr: hex(addr), len: Number(len) });
   if (a.flags & MAP_FIXED) do_munmap(ms, mm, addr, len);
   let file = a.file;
@@ -380,6 +395,7 @@ export function do_mmap(ms: MachineState, mm: mm_struct, a: mmap_args, newShmem?
   if (file) v.vm_file = file;
   if (a.special) v.special = a.special;
   insert_vma(ms, mm, v);
+  if (vm_flags & VM_LOCKED) mm.locked_vm += Number(len / P);
   return addr;
 }
 
@@ -403,7 +419,11 @@ export function do_munmap(ms: MachineState, mm: mm_struct, start: bigint, len: b
   if (last.vm_end > end) split_vma(ms, mm, j - 1, end);
   const gone = mm.vmas.slice(i, j);
   if (ms.trace.on) ms.trace.emit("do_vmi_munmap", FV, `unmap ${hex(start)}-${hex(end)}: ${gone.length} VMA${gone.length > 1 ? "s" : ""}`, { start: hex(start), end: hex(end) });
-  for (const v of gone) zap_page_range(ms, mm, v, v.vm_start, v.vm_end);
+  for (const v of gone) {
+    zap_page_range(ms, mm, v, v.vm_start, v.vm_end);
+    // munlock_vma_pages_range() on unmap: a locked VMA's pages leave mm->locked_vm
+    if (v.vm_flags & VM_LOCKED) mm.locked_vm -= Number((v.vm_end - v.vm_start) / P);
+  }
   mm.vmas.splice(i, j - i);
   const floor = i > 0 ? mm.vmas[i - 1]!.vm_end : 0n;
   const ceiling = mm.vmas[i] ? mm.vmas[i]!.vm_start : 0n;

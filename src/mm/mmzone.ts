@@ -59,6 +59,26 @@ export class zone {
   readonly list_tail: Int32Array;
   /** count of blocks on each (order, mt) list */
   readonly list_count: Int32Array;
+  // ---- for the allocator's hot paths (page_alloc.ts). These fields are `declare`d and set only in the
+  // constructor: a field the compiled class declares is first set to undefined, after which the JIT no
+  // longer knows what the field holds and checks the object's type at every use (as with mem_map's
+  // fields); a field first set in the constructor keeps its type, and each use is a plain load.
+  /** list_head, list_tail, list_count and nr_free back to back in one array: the four are views of it.
+   * The hot paths reach a zone's whole free-list state through this one array: list_head[li] is
+   * free_area_words[li], list_tail[li] is [nr_lists + li], list_count[li] is [2 * nr_lists + li],
+   * nr_free[order] is [3 * nr_lists + order]. */
+  declare readonly free_area_words: Int32Array;
+  /** NR_PAGE_ORDERS * MIGRATE_TYPES: the number of free lists, the stride of free_area_words */
+  declare readonly nr_lists: number;
+  /** the node's mem_map arrays (the same arrays: mem_map.flags, .order, .zoneid, .next, .prev,
+   * .refcount, .mapcount), for the hot paths */
+  declare readonly pg_flags: Uint16Array;
+  declare readonly pg_order: Uint8Array;
+  declare readonly pg_zoneid: Uint8Array;
+  declare readonly pg_next: Int32Array;
+  declare readonly pg_prev: Int32Array;
+  declare readonly pg_refcount: Int32Array;
+  declare readonly pg_mapcount: Int32Array;
   /** counters for /proc/vmstat-like statistics on this zone */
   readonly stat = { pgalloc: 0, pgfree: 0, fallbacks: 0, steals: 0 };
   /** NUMA events (enum numa_stat_item), counted per allocation by zone_statistics() */
@@ -72,10 +92,20 @@ export class zone {
     this.node = node;
     this.id = 1 + node.node_id * 8 + zone_idx;
     const n = NR_PAGE_ORDERS * MIGRATE_TYPES;
-    this.nr_free = new Int32Array(NR_PAGE_ORDERS);
-    this.list_head = new Int32Array(n).fill(-1);
-    this.list_tail = new Int32Array(n).fill(-1);
-    this.list_count = new Int32Array(n);
+    this.nr_lists = n;
+    this.free_area_words = new Int32Array(3 * n + NR_PAGE_ORDERS);
+    this.list_head = this.free_area_words.subarray(0, n).fill(-1);
+    this.list_tail = this.free_area_words.subarray(n, 2 * n).fill(-1);
+    this.list_count = this.free_area_words.subarray(2 * n, 3 * n);
+    this.nr_free = this.free_area_words.subarray(3 * n);
+    const mm = node.mem_map;
+    this.pg_flags = mm.flags;
+    this.pg_order = mm.order;
+    this.pg_zoneid = mm.zoneid;
+    this.pg_next = mm.next;
+    this.pg_prev = mm.prev;
+    this.pg_refcount = mm.refcount;
+    this.pg_mapcount = mm.mapcount;
   }
 
   get zone_end_pfn(): number {
@@ -133,6 +163,10 @@ export class pglist_data {
   node_zonelists: (zone[] | undefined)[] = [undefined, undefined];
   /** the distance table the zonelists were built from */
   zonelists_distance: number[][] | undefined = undefined;
+  /** first_zone() of node_zonelists[] for each highest_zoneidx: the preferred zone of a request, kept by
+   * page_alloc.ts's fast path beside the zonelists and reset with them. Index highest_zoneidx * 2 +
+   * (ZONELIST_NOFALLBACK ? 1 : 0); null = no zone at or below the index, undefined = not looked up yet. */
+  preferred_zones: (zone | null | undefined)[] = [];
   /** totalreserve_pages share of this node (calculate_totalreserve_pages) */
   totalreserve_pages = 0;
   readonly mem_map: mem_map;

@@ -20,25 +20,25 @@ import {
   __GFP_KSWAPD_RECLAIM,
   __GFP_NOMEMALLOC,
   __GFP_NOWARN,
-  __GFP_THISNODE,
-  gfp_migratetype,
+  __GFP_THISNODE as GFP_THISNODE_export,
+  gfp_migratetype as gfp_migratetype_export,
   gfp_mode,
   gfp_zone_type,
 } from "./gfp";
-import { __find_buddy_pfn } from "./internal";
-import { PG_anon, PG_buddy, PG_head, PG_reserved, PG_slab, PG_table, PG_vmalloc, flag_names, type mem_map } from "./memmap";
+import { __find_buddy_pfn as find_buddy_pfn_export } from "./internal";
+import { PG_anon, PG_buddy as PG_buddy_export, PG_head as PG_head_export, PG_reserved, PG_slab, PG_table, PG_vmalloc, flag_names } from "./memmap";
 import {
   MIGRATE_MOVABLE,
-  MIGRATE_PCPTYPES,
+  MIGRATE_PCPTYPES as MIGRATE_PCPTYPES_export,
   MIGRATE_RECLAIMABLE,
-  MIGRATE_TYPES,
+  MIGRATE_TYPES as MIGRATE_TYPES_export,
   MIGRATE_UNMOVABLE,
   WMARK_HIGH,
-  WMARK_LOW,
+  WMARK_LOW as WMARK_LOW_export,
   WMARK_MIN,
   __add_to_free_list,
   __del_page_from_free_list,
-  migratetype_is_mergeable,
+  migratetype_is_mergeable as migratetype_is_mergeable_export,
   migratetype_names,
   move_to_free_list,
   type pglist_data,
@@ -46,6 +46,21 @@ import {
 } from "./mmzone";
 
 const F = "mm/page_alloc.c";
+
+// The names the hot paths use, bound to module-local consts. TypeScript's CommonJS output turns each use
+// of an imported (or exported) const or function into a property load from the other module's exports
+// object, plus a check of what it loaded; V8 cannot fold those (every exports property is first set to
+// `void 0`, then to its value), while it compiles a module-local const in as a constant. On the
+// allocator's paths that is a load and a check saved per use, per call.
+const __GFP_THISNODE = GFP_THISNODE_export;
+const gfp_migratetype = gfp_migratetype_export;
+const __find_buddy_pfn = find_buddy_pfn_export;
+const PG_buddy = PG_buddy_export;
+const PG_head = PG_head_export;
+const MIGRATE_PCPTYPES = MIGRATE_PCPTYPES_export;
+const MIGRATE_TYPES = MIGRATE_TYPES_export;
+const WMARK_LOW = WMARK_LOW_export;
+const migratetype_is_mergeable = migratetype_is_mergeable_export;
 
 // alloc_flags (mm/internal.h)
 export const ALLOC_WMARK_MIN = WMARK_MIN;
@@ -409,6 +424,7 @@ function cached_zonelist(ms: MachineState, nid: number, thisnode: boolean): zone
   const node = ms.nodes[nid]!;
   if (node.zonelists_distance !== ms.distance) {
     node.node_zonelists = [undefined, undefined];
+    node.preferred_zones = [];
     node.zonelists_distance = ms.distance;
   }
   const k = thisnode ? 1 : 0;
@@ -434,7 +450,9 @@ function build_zonelist(ms: MachineState, nid: number, thisnode: boolean): zone[
 /** the zone index gfp_zone() selects, in this configuration's zone numbering; -1 if BAD */
 export function gfp_zone(ms: MachineState, gfp: number): number {
   const zones = ms.arch.zones;
-  let table = zones === last_zones ? last_zone_table : gfp_zone_table.get(zones);
+  // the common case: the same configuration as the previous call
+  if (zones === gfp_zone_last.zones) return gfp_zone_last.table[gfp & GFP_ZONEMASK]!;
+  let table = gfp_zone_table.get(zones);
   if (!table) {
     // GFP_ZONE_TABLE: gfp_zone_type() looks only at the four zone modifier bits (0xf)
     table = new Int8Array(16);
@@ -444,16 +462,17 @@ export function gfp_zone(ms: MachineState, gfp: number): number {
     }
     gfp_zone_table.set(zones, table);
   }
-  last_zones = zones;
-  last_zone_table = table;
+  gfp_zone_last.zones = zones;
+  gfp_zone_last.table = table;
   return table[gfp & GFP_ZONEMASK]!;
 }
 /** ___GFP_DMA | ___GFP_HIGHMEM | ___GFP_DMA32 | ___GFP_MOVABLE */
 const GFP_ZONEMASK = 0xf;
 /** gfp_zone() per zone configuration (an arch's zone list), computed once */
 const gfp_zone_table = new WeakMap<readonly ZoneType[], Int8Array>();
-let last_zones: readonly ZoneType[] | undefined;
-let last_zone_table: Int8Array | undefined;
+/** the configuration of the last gfp_zone() call and its table (an object, not two module-level `let`s:
+ * the JIT checks a `let` for its temporal dead zone at every read) */
+const gfp_zone_last: { zones: readonly ZoneType[] | undefined; table: Int8Array } = { zones: undefined, table: new Int8Array(16) };
 
 /** alloc_flags_nofragment(): with ZONE_DMA32 configured, a request whose preferred zone is Normal
  * avoids fragmenting fallbacks there while DMA32 can serve it */
@@ -472,6 +491,14 @@ const WMARK_NAMES = ["min", "low", "high"] as const;
 function first_zone(zl: zone[], highest_zoneidx: number): zone | undefined {
   for (let i = 0; i < zl.length; i++) if (zl[i]!.zone_idx <= highest_zoneidx) return zl[i];
   return undefined;
+}
+
+/** first_zone(cached_zonelist(…), highest_zoneidx), remembered in the node's preferred_zones[] (which
+ * cached_zonelist() resets with the zonelists); null when no zone qualifies */
+function preferred_zone(ms: MachineState, nid: number, thisnode: number, highest_zoneidx: number): zone | null {
+  const z = first_zone(cached_zonelist(ms, nid, thisnode !== 0), highest_zoneidx) ?? null;
+  ms.nodes[nid]!.preferred_zones[highest_zoneidx * 2 + thisnode] = z;
+  return z;
 }
 
 /**
@@ -538,6 +565,8 @@ export const reclaim_hooks: {
   wakeup_kswapd?: (ms: MachineState, node: pglist_data, order: number, highest_zoneidx: number) => void;
   try_to_free_pages?: (ms: MachineState, gfp: number, order: number, zl: zone[], highest_zoneidx: number) => number;
   out_of_memory?: (ms: MachineState, gfp: number, order: number) => boolean;
+  /** mm/compaction.ts: __alloc_pages_direct_compact() (compact, then `retry`); undefined if not tried */
+  compact?: <R extends { pfn: number }>(ms: MachineState, gfp: number, order: number, alloc_flags: number, zl: zone[], highest_zoneidx: number, retry: () => R) => R | undefined;
 } = {};
 
 /** MAX_RECLAIM_RETRIES (mm/internal.h) */
@@ -636,6 +665,7 @@ export function __alloc_pages(ms: MachineState, gfp: number, order: number, pref
     if (tr.on) tr.emit("__alloc_pages_slowpath", F, `fast path failed at the low watermark: wake kswapd, retry at the min watermark${alloc_flags & ALLOC_MIN_RESERVE ? " with access to part of the reserve (__GFP_HIGH)" : ""}`);
     if (alloc_flags & ALLOC_KSWAPD && preferred) wakeup_kswapd(ms, preferred.node, highest_zoneidx, order);
     got = get_page_from_freelist(ms, gfp, order, alloc_flags, zl, highest_zoneidx, mt, attempts);
+    if (got.pfn === -1 && reclaim_hooks.compact) got = reclaim_hooks.compact(ms, gfp, order, alloc_flags, zl, highest_zoneidx, () => get_page_from_freelist(ms, gfp, order, alloc_flags, zl, highest_zoneidx, mt, attempts)) ?? got;
     if (got.pfn === -1 && gfp & __GFP_DIRECT_RECLAIM && reclaim_hooks.try_to_free_pages) got = __alloc_pages_may_reclaim(ms, gfp, order, alloc_flags, zl, highest_zoneidx, mt, attempts);
   }
   tr.depth--;
@@ -675,46 +705,117 @@ function zone_statistics(preferred: zone, z: zone, local_nid: number): void {
 function alloc_pages_quiet(ms: MachineState, gfp: number, order: number, preferred_nid: number, local_nid: number): alloc_result | undefined {
   const pfn = rmqueue_quiet(ms, gfp, order, preferred_nid, local_nid);
   if (pfn < 0) return undefined;
-  return new quiet_alloc_result(pfn, quiet_last.zone!, quiet_last.free, quiet_last.mark, quiet_last.reserve);
+  // what the watermark test saw: the zone's free count before the block left, its low mark, its reserve
+  const z = ms.page_zone(pfn);
+  return new quiet_alloc_result(pfn, z, z.nr_free_pages + (1 << order), z._watermark[WMARK_LOW]! + z.watermark_boost, z.lowmem_reserve[gfp_zone(ms, gfp)] ?? 0);
 }
-
-/** what rmqueue_quiet() saw, for the result object its callers build */
-const quiet_last: { zone: zone | undefined; free: number; mark: number; reserve: number } = { zone: undefined, free: 0, mark: 0, reserve: 0 };
 
 /**
  * The quiet fast path proper: the PFN handed out, or -1 having changed nothing (the general path then
  * runs). Split from alloc_pages_quiet() so that bulk callers (alloc_pages_pfn) build no object at all.
+ * get_page_from_freelist() → rmqueue() → __rmqueue_smallest() → page_del_and_expand() → expand(), then
+ * prep_new_page() and the counters, spelled out in one function over local copies of the arrays: this
+ * is the allocator's hottest path, and the JIT keeps it small and free of repeated loads this way.
  */
 function rmqueue_quiet(ms: MachineState, gfp: number, order: number, preferred_nid: number, local_nid: number): number {
   const highest_zoneidx = gfp_zone(ms, gfp);
-  const z = first_zone(cached_zonelist(ms, preferred_nid, (gfp & __GFP_THISNODE) !== 0), highest_zoneidx);
-  if (z === undefined) return -1;
-  const mark = z._watermark[WMARK_LOW]! + z.watermark_boost;
-  const free = z.nr_free_pages;
-  const reserve = z.lowmem_reserve[highest_zoneidx] ?? 0;
-  // zone_watermark_fast() with ALLOC_WMARK_LOW (ALLOC_NOFRAGMENT and ALLOC_KSWAPD only matter to the
-  // fallback, which this path never takes). Its page-count test inline; its other half for order > 0,
-  // "a free block of order ≥ N on some pcp-type list", is implied by the search below finding one on
-  // this request's list (a pcp type), and when that search fails the general path runs anyway.
+  if (highest_zoneidx < 0) return -1;
+  // first_zone(): the preferred zone, from the node's cache while its zonelists stand. (The rare cases
+  // leave this function rather than rejoin it: a call that rejoins the path makes the JIT re-check, after
+  // it, every object the path uses.)
+  const node = ms.nodes[preferred_nid]!;
+  const thisnode = gfp & __GFP_THISNODE ? 1 : 0;
+  const z = node.zonelists_distance === ms.distance ? node.preferred_zones[highest_zoneidx * 2 + thisnode] : undefined;
+  if (z === undefined) return preferred_zone(ms, preferred_nid, thisnode, highest_zoneidx) === null ? -1 : rmqueue_quiet(ms, gfp, order, preferred_nid, local_nid);
+  if (z === null) return -1;
+  // zone_watermark_fast() at the low watermark (ALLOC_NOFRAGMENT and ALLOC_KSWAPD only matter to the
+  // fallback, which this path never takes): its page-count test. Its other half for order > 0, "a free
+  // block of order ≥ N on some pcp-type list", is implied by the search below finding one on this
+  // request's list (a pcp type; other types take the general path), and when that search fails the
+  // general path runs anyway. (For order 0 the page-count test is all of zone_watermark_fast(): its
+  // boosted-watermark retry needs ALLOC_MIN_RESERVE.)
   const mt = gfp_migratetype(gfp);
-  if (order === 0) {
-    if (!(free > mark + reserve) && !zone_watermark_fast(ms, z, order, mark, highest_zoneidx, ALLOC_WMARK_LOW)) return -1;
-  } else if (mt >= MIGRATE_PCPTYPES) {
-    if (!zone_watermark_fast(ms, z, order, mark, highest_zoneidx, ALLOC_WMARK_LOW)) return -1;
-  } else if (!(free - ((1 << order) - 1) > mark + reserve)) return -1;
+  const free = z.nr_free_pages;
+  if (mt >= MIGRATE_PCPTYPES || !(free - ((1 << order) - 1) > z._watermark[WMARK_LOW]! + z.watermark_boost + (z.lowmem_reserve[highest_zoneidx] ?? 0))) return -1;
+  // __rmqueue_smallest(): the head of this order's list (free_area_words: list_head at [li], list_tail
+  // at [NL + li], list_count at [2 NL + li], nr_free at [3 NL + order]); when the list is empty, a larger
+  // block split by expand(). (Two functions, so that the common case runs no loop: the JIT re-checks, after
+  // a loop, every object the path uses.)
+  const w = z.free_area_words;
+  const li = order * MIGRATE_TYPES + mt;
+  const pfn = w[li]!;
+  if (pfn === -1) return rmqueue_quiet_expand(ms, z, free, order, mt, local_nid);
+  // page_del_and_expand(), with nothing to expand
+  del_list_head(z, w, li, pfn, order);
+  // account_freepages()
+  z.nr_free_pages = free - (1 << order);
+  return quiet_prep_new_page(ms, z, pfn, order, local_nid);
+}
+
+/** rmqueue_quiet() when the request's own list is empty: __rmqueue_smallest()'s search of the larger
+ * orders, then page_del_and_expand() */
+function rmqueue_quiet_expand(ms: MachineState, z: zone, free: number, order: number, mt: number, local_nid: number): number {
+  const w = z.free_area_words;
+  const NL = z.nr_lists;
+  const NR = ms.NR_PAGE_ORDERS;
   let cur = order;
-  while (cur < ms.NR_PAGE_ORDERS && z.list_head[cur * MIGRATE_TYPES + mt] === -1) cur++;
-  if (cur >= ms.NR_PAGE_ORDERS) return -1;
-  const pfn = z.list_head[cur * MIGRATE_TYPES + mt]!;
-  page_del_and_expand(ms, z, pfn, order, cur, mt);
-  prep_new_page(ms, pfn, order);
+  let li = order * MIGRATE_TYPES + mt;
+  let pfn = -1;
+  while (pfn === -1) {
+    if (++cur >= NR) return -1;
+    li += MIGRATE_TYPES;
+    pfn = w[li]!;
+  }
+  // (the zone's pg_* fields are its node's mem_map arrays, see struct zone)
+  const next = z.pg_next;
+  const prev = z.pg_prev;
+  const flags = z.pg_flags;
+  const page_order = z.pg_order;
+  del_list_head(z, w, li, pfn, cur);
+  // expand(): each upper half to the head of the next lower list (__add_to_free_list, tail = false)
+  while (cur > order) {
+    cur--;
+    li -= MIGRATE_TYPES;
+    const half = pfn + (1 << cur);
+    const head = w[li]!;
+    if (head === -1) w[NL + li] = half;
+    else prev[head] = half;
+    next[half] = head;
+    prev[half] = -1;
+    w[li] = half;
+    w[2 * NL + li]!++;
+    w[3 * NL + cur]!++;
+    page_order[half] = cur; // set_buddy_order()
+    flags[half]! |= PG_buddy;
+  }
+  // account_freepages(): the pages that stayed out, 1 << order
+  z.nr_free_pages = free - (1 << order);
+  return quiet_prep_new_page(ms, z, pfn, order, local_nid);
+}
+
+/** __del_page_from_free_list() of a list's head (its prev is -1), on a zone's free_area_words */
+function del_list_head(z: zone, w: Int32Array, li: number, pfn: number, order: number): void {
+  const NL = z.nr_lists;
+  const next = z.pg_next;
+  const n = next[pfn]!;
+  w[li] = n;
+  if (n === -1) w[NL + li] = -1;
+  else z.pg_prev[n] = -1;
+  next[pfn] = -1;
+  w[2 * NL + li]!--;
+  w[3 * NL + order]!--;
+}
+
+/** the end of rmqueue_quiet(): prep_new_page() (refcount 1, the head remembers the block's order,
+ * PageBuddy cleared), the zone's and the machine's counters; returns the PFN */
+function quiet_prep_new_page(ms: MachineState, z: zone, pfn: number, order: number, local_nid: number): number {
+  const flags = z.pg_flags;
+  z.pg_refcount[pfn] = 1;
+  flags[pfn] = (flags[pfn]! & ~PG_buddy) | PG_head;
+  z.pg_order[pfn] = order;
   z.stat.pgalloc += 1 << order;
   ms.vmstat.pgalloc += 1 << order;
   zone_statistics(z, z, local_nid);
-  quiet_last.zone = z;
-  quiet_last.free = free;
-  quiet_last.mark = mark;
-  quiet_last.reserve = reserve;
   return pfn;
 }
 
@@ -761,57 +862,125 @@ export const GFP_USER_PAGES = GFP_HIGHUSER_MOVABLE;
 
 // ---------------------------------------------------------------- freeing
 
-/** buddy_merge_likely(): is the order+1 buddy of the block we would merge into free already? Then
- * put this block at the tail, so it stays free longer and can merge two levels up. */
-function buddy_merge_likely(ms: MachineState, pfn: number, buddy_pfn: number, order: number): boolean {
-  if (order >= ms.MAX_PAGE_ORDER - 1) return false;
-  const higher = buddy_pfn & pfn;
-  return is_free_buddy(ms.mem_map, ms.max_pfn, higher, __find_buddy_pfn(higher, order + 1), order + 1);
-}
-
-/** page_is_buddy() of mm/internal.ts, spelled out for the free path (find_buddy_page_pfn() !== -1) */
-function is_free_buddy(mm: mem_map, max_pfn: number, pfn: number, buddy: number, order: number): boolean {
-  return buddy >= 0 && buddy < max_pfn && (mm.flags[buddy]! & PG_buddy) !== 0 && mm.order[buddy] === order && mm.zoneid[buddy] === mm.zoneid[pfn];
-}
-
-export const FPI_NONE = 0;
-export const FPI_TO_TAIL = 1 << 1;
+// (declared, then exported: uses inside this file stay module-local consts, see above)
+const FPI_NONE = 0;
+const FPI_TO_TAIL = 1 << 1;
+export { FPI_NONE, FPI_TO_TAIL };
 
 /**
  * __free_one_page(): merge with free buddies (pfn ^ (1 << order)) as far as they go, then put the
  * block at the head of its list, or at the tail when a merge one level up looks likely.
+ * page_is_buddy(), __del_page_from_free_list(), set_buddy_order(), buddy_merge_likely() and
+ * __add_to_free_list() are spelled out over local copies of the arrays: every free runs this loop, and
+ * the JIT keeps it small and free of repeated loads this way.
  */
 export function __free_one_page(ms: MachineState, pfn: number, z: zone, order: number, mt: number, fpi: number): void {
-  const mm = ms.mem_map;
-  const tr = ms.trace;
-  const max_pfn = ms.max_pfn;
-  const MAX = ms.MAX_PAGE_ORDER;
-  const pageblock_order = ms.pageblock_order;
-  let buddy_pfn = 0;
+  // (the zone's pg_* fields are its node's mem_map arrays, see struct zone)
+  const flags = z.pg_flags;
+  const page_order = z.pg_order;
+  const zoneid = z.pg_zoneid;
   account_freepages(z, 1 << order, mt);
+  // The first merge test here, the merging loop in __free_one_page_merge(): most frees find their buddy
+  // in use and stop at once, and then no loop runs (after a loop the JIT re-checks every object it uses).
+  const buddy_pfn = pfn ^ (1 << order); // __find_buddy_pfn()
+  // page_is_buddy(): PageBuddy, of this order, in this zone (the PageBuddy test rejects most); frames past
+  // max_pfn (flags.length) have no struct page
+  if (order < ms.MAX_PAGE_ORDER) {
+    if (buddy_pfn < flags.length && (flags[buddy_pfn]! & PG_buddy) !== 0 && page_order[buddy_pfn] === order && zoneid[buddy_pfn] === zoneid[pfn]) return __free_one_page_merge(ms, pfn, z, order, mt, fpi);
+    if (ms.trace.on) trace_free_one_page_stop(ms, pfn, buddy_pfn, order);
+  }
+  free_one_page_add(ms, z, pfn, order, mt, fpi, buddy_pfn);
+}
+
+/** __free_one_page() from its first merge on: the loop over ever larger buddies */
+function __free_one_page_merge(ms: MachineState, pfn: number, z: zone, order: number, mt: number, fpi: number): void {
+  const tracing = ms.trace.on;
+  const flags = z.pg_flags;
+  const page_order = z.pg_order;
+  const zoneid = z.pg_zoneid;
+  const next = z.pg_next;
+  const prev = z.pg_prev;
+  const w = z.free_area_words;
+  const NL = z.nr_lists;
+  const MAX = ms.MAX_PAGE_ORDER;
+  // every block this one merges with is in its zone: page_is_buddy()'s zone test compares with this
+  const zid = zoneid[pfn]!;
+  let buddy_pfn = 0;
   while (order < MAX) {
-    buddy_pfn = __find_buddy_pfn(pfn, order);
-    let buddy_mt = mt;
-    if (!is_free_buddy(mm, max_pfn, pfn, buddy_pfn, order)) {
-      if (tr.on) trace_free_one_page_stop(ms, pfn, buddy_pfn, order);
+    buddy_pfn = pfn ^ (1 << order);
+    if (buddy_pfn >= flags.length || (flags[buddy_pfn]! & PG_buddy) === 0 || page_order[buddy_pfn] !== order || zoneid[buddy_pfn] !== zid) {
+      if (tracing) trace_free_one_page_stop(ms, pfn, buddy_pfn, order);
       break;
     }
-    if (order >= pageblock_order) {
+    let buddy_mt = mt;
+    if (order >= ms.pageblock_order) {
       buddy_mt = ms.get_pageblock_migratetype(buddy_pfn);
       if (mt !== buddy_mt && (!migratetype_is_mergeable(mt) || !migratetype_is_mergeable(buddy_mt))) break;
     }
-    __del_page_from_free_list(mm, z, buddy_pfn, order, buddy_mt);
-    mm.flags[buddy_pfn]! &= ~PG_buddy;
+    // __del_page_from_free_list(buddy) and ClearPageBuddy (free_area_words: see rmqueue_quiet())
+    const li = order * MIGRATE_TYPES + buddy_mt;
+    const n = next[buddy_pfn]!;
+    const p = prev[buddy_pfn]!;
+    if (p === -1) w[li] = n;
+    else next[p] = n;
+    if (n === -1) w[NL + li] = p;
+    else prev[n] = p;
+    next[buddy_pfn] = -1;
+    prev[buddy_pfn] = -1;
+    w[2 * NL + li]!--;
+    w[3 * NL + order]!--;
+    flags[buddy_pfn]! &= ~PG_buddy;
     if (buddy_mt !== mt) ms.set_pageblock_migratetype(buddy_pfn, mt);
     const combined = buddy_pfn & pfn;
-    if (tr.on) trace_free_one_page_merge(ms, pfn, buddy_pfn, order, combined);
+    if (tracing) trace_free_one_page_merge(ms, pfn, buddy_pfn, order, combined);
     pfn = combined;
     order++;
   }
-  set_buddy_order(ms, pfn, order);
-  const to_tail = fpi & FPI_TO_TAIL ? true : buddy_merge_likely(ms, pfn, buddy_pfn, order);
-  __add_to_free_list(mm, z, pfn, order, mt, to_tail);
-  if (tr.on) trace_add_to_free_list(ms, pfn, buddy_pfn, order, mt, fpi, to_tail);
+  free_one_page_add(ms, z, pfn, order, mt, fpi, buddy_pfn);
+}
+
+/** the end of __free_one_page(): set_buddy_order(), then __add_to_free_list() at the head, or at the tail
+ * when buddy_merge_likely() sees the order+1 buddy of the block we would merge into free already. buddy_pfn
+ * is the last buddy looked at. */
+function free_one_page_add(ms: MachineState, z: zone, pfn: number, order: number, mt: number, fpi: number, buddy_pfn: number): void {
+  const flags = z.pg_flags;
+  const page_order = z.pg_order;
+  page_order[pfn] = order;
+  flags[pfn]! |= PG_buddy;
+  let to_tail: boolean;
+  if (fpi & FPI_TO_TAIL) to_tail = true;
+  else if (order >= ms.MAX_PAGE_ORDER - 1) to_tail = false;
+  else {
+    const higher = buddy_pfn & pfn;
+    const hb = higher ^ (1 << (order + 1));
+    to_tail = hb < flags.length && (flags[hb]! & PG_buddy) !== 0 && page_order[hb] === order + 1 && z.pg_zoneid[hb] === z.pg_zoneid[higher];
+  }
+  const w = z.free_area_words;
+  const NL = z.nr_lists;
+  const next = z.pg_next;
+  const prev = z.pg_prev;
+  const li = order * MIGRATE_TYPES + mt;
+  const head = w[li]!;
+  if (head === -1) {
+    next[pfn] = -1;
+    prev[pfn] = -1;
+    w[li] = pfn;
+    w[NL + li] = pfn;
+  } else if (to_tail) {
+    const t = w[NL + li]!;
+    next[t] = pfn;
+    prev[pfn] = t;
+    next[pfn] = -1;
+    w[NL + li] = pfn;
+  } else {
+    prev[head] = pfn;
+    next[pfn] = head;
+    prev[pfn] = -1;
+    w[li] = pfn;
+  }
+  w[2 * NL + li]!++;
+  w[3 * NL + order]!++;
+  if (ms.trace.on) trace_add_to_free_list(ms, pfn, buddy_pfn, order, mt, fpi, to_tail);
 }
 
 function describe_not_buddy(ms: MachineState, pfn: number, buddy: number, order: number): string {
@@ -899,20 +1068,22 @@ export function bad_page_report(ms: MachineState, pfn: number, reason: string): 
  * The caller has checked it with free_pages_check().
  */
 export function __free_pages(ms: MachineState, pfn: number, order: number, fpi = FPI_NONE): void {
-  const mm = ms.mem_map;
   const tr = ms.trace;
   const z = ms.page_zone(pfn);
-  mm.refcount[pfn] = 0;
-  mm.flags[pfn]! &= ~PG_head;
-  mm.order[pfn] = 0;
+  // (the zone's pg_* fields are its node's mem_map arrays, see struct zone)
+  z.pg_refcount[pfn] = 0;
+  z.pg_flags[pfn]! &= ~PG_head;
+  z.pg_order[pfn] = 0;
+  // (the counters first: after the call below the JIT would re-check z, ms and their objects)
+  z.stat.pgfree += 1 << order;
+  ms.vmstat.pgfree += 1 << order;
   if (tr.on) {
     trace_free_pages(ms, z, pfn, order);
     tr.depth++;
     split_large_buddy(ms, z, pfn, order, fpi);
     tr.depth--;
-  } else split_large_buddy(ms, z, pfn, order, fpi);
-  z.stat.pgfree += 1 << order;
-  ms.vmstat.pgfree += 1 << order;
+  } else if (order <= ms.pageblock_order) __free_one_page(ms, pfn, z, order, ms.get_pageblock_migratetype(pfn), fpi);
+  else split_large_buddy(ms, z, pfn, order, fpi);
 }
 
 /** get_order(): the smallest order whose block holds `bytes` */

@@ -1,10 +1,17 @@
 /**
  * /proc/meminfo as fs/proc/meminfo.c meminfo_proc_show() prints it (Linux 6.12): 16-column label,
- * value right-aligned in 8 columns, " kB". Fields mmlab does not model yet (page cache, swap, slab,
- * vmalloc use…) print the value a machine with none of them would show: 0.
+ * value right-aligned in 8 columns, " kB" (HardwareCorrupted: "%5lu"). The LRU lines (Active…
+ * Unevictable), Mlocked, SwapCached, SwapTotal/SwapFree (si_swapinfo()), AnonPages (NR_ANON_MAPPED),
+ * Mapped, Shmem and Cached (NR_FILE_PAGES − swap cache − buffers) are recounted from the engine's
+ * state (vmstat.ts page_state()); slab, page tables, vmalloc and Committed_AS come from the subsystems'
+ * meminfo sources. Fields mmlab does not model (dirty/writeback page cache, zswap, THP, hugetlb, CMA…)
+ * print the value a machine with none of them would show: 0.
  */
 import type { MachineState } from "../kernel/machine";
 import { x86_32_areas, VMALLOC_OFFSET } from "../arch/pgtable_32_areas";
+import { lru_pages } from "../mm/swap";
+import { si_swapinfo, total_swap_pages } from "../mm/swapfile";
+import { page_state, vm_config, type page_state_t } from "./vmstat";
 
 export interface meminfo_extra {
   /** counters later subsystems fill in (pages) */
@@ -15,13 +22,22 @@ function show(label: string, kb: number | bigint): string {
   return `${(label + ":").padEnd(16)}${String(kb).padStart(8)} kB\n`;
 }
 
-/** si_mem_available(): free − totalreserve + reclaimable page cache and slab (none yet), ≥ 0 */
+/** the global node counters meminfo prints, summed over the nodes of page_state() (pages) */
+export function global_page_state(ms: MachineState, ps: page_state_t = page_state(ms)): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const n of ps.node) for (const [k, v] of Object.entries(n)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
+/** si_mem_available() (mm/show_mem.c): free − totalreserve + file LRU and reclaimable slab, each less
+ * min(half, Σ low watermarks), ≥ 0. The file LRU is the engine's unless `x` gives it. */
 export function si_mem_available(ms: MachineState, x: meminfo_extra = {}): number {
   let wmark_low = 0;
   for (const n of ms.nodes) for (const z of n.node_zones) wmark_low += z.low_wmark_pages();
   const free = ms.nodes.reduce((a, n) => a + n.node_zones.reduce((b, z) => b + z.nr_free_pages, 0), 0);
   let available = free - ms.totalreserve_pages;
-  let pagecache = (x.active_file ?? 0) + (x.inactive_file ?? 0);
+  const l = x.active_file === undefined ? lru_pages(ms) : [0, 0, x.inactive_file ?? 0, x.active_file, 0];
+  let pagecache = l[2]! + l[3]!;
   pagecache -= Math.min(Math.floor(pagecache / 2), wmark_low);
   available += pagecache;
   const reclaimable = x.slab_reclaimable ?? 0;
@@ -78,15 +94,31 @@ function direct_map(ms: MachineState): [string, number][] {
   return out;
 }
 
-export function meminfo(ms: MachineState, x: meminfo_extra = {}): string {
+export function meminfo(ms: MachineState, extra: meminfo_extra = {}): string {
   const kb = (pages: number) => pages * (ms.page_size >> 10);
+  // the engine's own counts win over what sources estimated for the same keys
+  const gp = global_page_state(ms);
+  const x: meminfo_extra = {
+    ...extra,
+    inactive_anon: gp.nr_inactive_anon!,
+    active_anon: gp.nr_active_anon!,
+    inactive_file: gp.nr_inactive_file!,
+    active_file: gp.nr_active_file!,
+    unevictable: gp.nr_unevictable!,
+    mlocked: gp.nr_mlock!,
+    swap_cached: gp.nr_swapcached!,
+    anon_pages: gp.nr_anon_pages!,
+    mapped: gp.nr_mapped!,
+    shmem: gp.nr_shmem!,
+    cached: Math.max(0, gp.nr_file_pages! - gp.nr_swapcached!),
+  };
   const g = (k: string) => x[k] ?? 0;
+  const swap = si_swapinfo(ms);
   const zones = ms.nodes.flatMap((n) => n.node_zones);
   const free = zones.reduce((a, z) => a + z.nr_free_pages, 0);
   const high = zones.filter((z) => z.name === "HighMem" || (z.name === "Movable" && ms.arch.bits === 32 && z.zone_start_pfn >= ms.max_low_pfn));
   const highTotal = high.reduce((a, z) => a + z.managed_pages, 0);
   const highFree = high.reduce((a, z) => a + z.nr_free_pages, 0);
-  const swapTotal = g("swap_total");
   let s = "";
   s += show("MemTotal", kb(ms.totalram_pages));
   s += show("MemFree", kb(free));
@@ -108,8 +140,8 @@ export function meminfo(ms: MachineState, x: meminfo_extra = {}): string {
     s += show("LowTotal", kb(ms.totalram_pages - highTotal));
     s += show("LowFree", kb(free - highFree));
   }
-  s += show("SwapTotal", kb(swapTotal));
-  s += show("SwapFree", kb(g("swap_free")));
+  s += show("SwapTotal", swap.total_kb);
+  s += show("SwapFree", swap.free_kb);
   s += show("Zswap", 0);
   s += show("Zswapped", 0);
   s += show("Dirty", 0);
@@ -127,14 +159,14 @@ export function meminfo(ms: MachineState, x: meminfo_extra = {}): string {
   s += show("NFS_Unstable", 0);
   s += show("Bounce", 0);
   s += show("WritebackTmp", 0);
-  // vm_commit_limit(): totalram * overcommit_ratio (50) / 100 + swap
-  s += show("CommitLimit", kb(Math.floor((ms.totalram_pages * 50) / 100) + swapTotal));
+  // vm_commit_limit(): totalram * overcommit_ratio (50) / 100 + total_swap_pages
+  s += show("CommitLimit", kb(Math.floor((ms.totalram_pages * 50) / 100) + total_swap_pages(ms)));
   s += show("Committed_AS", kb(g("committed_as")));
   s += `${"VmallocTotal:".padEnd(16)}${String(vmalloc_total(ms) >> 10n).padStart(8)} kB\n`;
   s += show("VmallocUsed", kb(g("vmalloc_used")));
   s += show("VmallocChunk", 0);
   s += show("Percpu", g("percpu_kb"));
-  s += show("HardwareCorrupted", 0);
+  s += `HardwareCorrupted: ${"0".padStart(5)} kB\n`; // seq_printf("HardwareCorrupted: %5lu kB\n")
   s += show("AnonHugePages", 0);
   s += show("ShmemHugePages", 0);
   s += show("ShmemPmdMapped", 0);
@@ -142,7 +174,7 @@ export function meminfo(ms: MachineState, x: meminfo_extra = {}): string {
   s += show("FilePmdMapped", 0);
   s += show("CmaTotal", 0);
   s += show("CmaFree", 0);
-  if (ms.arch.name === "x86_64") s += show("Unaccepted", 0);
+  if (vm_config(ms).unaccepted) s += show("Unaccepted", 0);
   const hp = ms.arch.name === "x86" ? 4096 : 2048;
   s += `HugePages_Total:   ${"0".padStart(5)}\nHugePages_Free:    ${"0".padStart(5)}\nHugePages_Rsvd:    ${"0".padStart(5)}\nHugePages_Surp:    ${"0".padStart(5)}\n`;
   s += show("Hugepagesize", hp);

@@ -5,6 +5,7 @@
  */
 import type { MachineState } from "../kernel/machine";
 import type { zone } from "../mm/mmzone";
+import { page_state, vm_config } from "./vmstat";
 
 /** NUMA event counters of a zone (enum numa_stat_item) */
 export interface numa_events {
@@ -41,13 +42,35 @@ export function node_distance(ms: MachineState, nid: number): string {
   return ms.nodes.map((n) => ms.distance[nid]![n.node_id]).join(" ") + "\n";
 }
 
-/** node_read_meminfo(): "Node %d Label:  %8lu kB" in the kernel's order (CONFIG_HIGHMEM lines on 32-bit) */
-export function node_meminfo(ms: MachineState, nid: number, x: Record<string, number> = {}): string {
+/** node_read_meminfo() (drivers/base/node.c, 6.12): "Node %d Label:  %8lu kB" in the kernel's order
+ * (CONFIG_HIGHMEM lines on 32-bit, Unaccepted with CONFIG_UNACCEPTED_MEMORY). The node's LRU lists,
+ * SwapCached, Mlocked (Σ the node's zones' NR_MLOCK), FilePages (page cache + swap cache), Mapped,
+ * AnonPages, Shmem, PageTables and slab are this node's own (vmstat.ts page_state()); `extra` (the
+ * meminfo sources, given on one-node machines) supplies KernelStack. */
+export function node_meminfo(ms: MachineState, nid: number, extra: Record<string, number> = {}): string {
   const node = ms.nodes[nid]!;
   const kb = (pages: number) => pages * (ms.page_size >> 10);
   const managed = node.node_zones.reduce((a, z) => a + z.managed_pages, 0);
   const free = node.node_zones.reduce((a, z) => a + z.nr_free_pages, 0);
   const high = node.node_zones.filter((z) => z.name === "HighMem");
+  const n = page_state(ms).node[nid]!;
+  const x: Record<string, number> = {
+    ...extra,
+    swap_cached: n.nr_swapcached!,
+    active_anon: n.nr_active_anon!,
+    inactive_anon: n.nr_inactive_anon!,
+    active_file: n.nr_active_file!,
+    inactive_file: n.nr_inactive_file!,
+    unevictable: n.nr_unevictable!,
+    mlocked: n.nr_mlock!,
+    file_pages: n.nr_file_pages!,
+    mapped: n.nr_mapped!,
+    anon_pages: n.nr_anon_pages!,
+    shmem: n.nr_shmem!,
+    page_tables: n.nr_page_table_pages!,
+    slab_reclaimable: n.nr_slab_reclaimable!,
+    slab_unreclaimable: n.nr_slab_unreclaimable!,
+  };
   const g = (k: string) => x[k] ?? 0;
   const rows: [string, number][] = [
     ["MemTotal", kb(managed)],
@@ -71,7 +94,7 @@ export function node_meminfo(ms: MachineState, nid: number, x: Record<string, nu
   rows.push(
     ["Dirty", 0],
     ["Writeback", 0],
-    ["FilePages", kb(g("cached"))],
+    ["FilePages", kb(g("file_pages"))],
     ["Mapped", kb(g("mapped"))],
     ["AnonPages", kb(g("anon_pages"))],
     ["Shmem", kb(g("shmem"))],
@@ -91,6 +114,7 @@ export function node_meminfo(ms: MachineState, nid: number, x: Record<string, nu
     ["FileHugePages", 0],
     ["FilePmdMapped", 0],
   );
+  if (vm_config(ms).unaccepted) rows.push(["Unaccepted", 0]);
   let out = "";
   for (const [k, v] of rows) out += `Node ${nid} ${(k + ":").padEnd(16)}${String(v).padStart(8)} kB\n`;
   out += `Node ${nid} HugePages_Total:${"0".padStart(6)}\nNode ${nid} HugePages_Free:${"0".padStart(7)}\nNode ${nid} HugePages_Surp:${"0".padStart(7)}\n`;

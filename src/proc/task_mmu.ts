@@ -9,9 +9,12 @@
 import type { MachineState } from "../kernel/machine";
 import type { task_struct } from "../kernel/sched";
 import { pte_present } from "../mm/memory";
-import { PG_anon, PG_dirty } from "../mm/memmap";
-import { VM_EXEC, VM_MNEMONICS, perms, type mm_struct, type vm_area_struct } from "../mm/mmap";
+import { PG_anon, PG_dirty, PG_swapbacked } from "../mm/memmap";
+import { VM_EXEC, VM_LOCKED, VM_MNEMONICS, perms, type mm_struct, type vm_area_struct } from "../mm/mmap";
 import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_SPECIAL, entry_pfn, pt_format_of, pt_walk_range } from "../mm/pgtable";
+import { PG_referenced } from "../mm/swap";
+import { swap_count } from "../mm/swapfile";
+import { is_swap_pte, pte_swp_offset } from "../mm/swapops";
 
 /** seq_put_hex_ll(m, NULL, v, 8): lower-case hex, at least 8 digits */
 function hex8(v: bigint): string {
@@ -67,22 +70,43 @@ export interface mem_size_stats {
   private_dirty: number;
   referenced: number;
   anonymous: number;
+  /** anonymous, not swap-backed and clean (MADV_FREE) */
+  lazyfree: number;
+  /** bytes of swap entries in the VMA's PTEs */
+  swap: number;
+  /** swap PSS, << 12 (PSS_SHIFT): a slot shared by n PTEs counts 1/n */
+  swap_pss: number;
+  /** PSS of the present pages of a VM_LOCKED VMA, << 12 */
+  pss_locked: number;
 }
 
 /** smaps_pte_range() → smaps_account() over one VMA */
 export function smap_gather_stats(ms: MachineState, mm: mm_struct, v: vm_area_struct): mem_size_stats {
-  const s: mem_size_stats = { resident: 0, pss: 0, pss_dirty: 0, shared_clean: 0, shared_dirty: 0, private_clean: 0, private_dirty: 0, referenced: 0, anonymous: 0 };
+  const s: mem_size_stats = { resident: 0, pss: 0, pss_dirty: 0, shared_clean: 0, shared_dirty: 0, private_clean: 0, private_dirty: 0, referenced: 0, anonymous: 0, lazyfree: 0, swap: 0, swap_pss: 0, pss_locked: 0 };
   if (v === GATE_VMA || mm.pgd < 0) return s;
   const fmt = pt_format_of(ms.arch);
   const P = ms.arch.PAGE_SIZE;
   const map = ms.mem_map;
+  const locked = (v.vm_flags & VM_LOCKED) !== 0;
   pt_walk_range(ms, mm.pgd, v.vm_start, v.vm_end, (_t, _i, _va, e) => {
-    if (!pte_present(e.lo) || e.lo & _PAGE_SPECIAL) return;
+    if (!pte_present(e.lo)) {
+      // smaps_pte_entry(): a swap entry counts in Swap, and in SwapPss by swp_swapcount() sharers
+      if (!is_swap_pte(e.lo, e.hi) || !ms.swap) return;
+      const n = swap_count(ms, pte_swp_offset(fmt, e.lo, e.hi));
+      s.swap += P;
+      s.swap_pss += n >= 2 ? Math.floor((P * 4096) / n) : P * 4096;
+      return;
+    }
+    if (e.lo & _PAGE_SPECIAL) return;
     const pfn = entry_pfn(fmt, e.lo, e.hi);
     const dirty = (e.lo & _PAGE_DIRTY) !== 0 || (map.flags[pfn]! & PG_dirty) !== 0;
-    const young = (e.lo & _PAGE_ACCESSED) !== 0;
+    // pte_young() || folio_test_young() || folio_test_referenced()
+    const young = (e.lo & _PAGE_ACCESSED) !== 0 || (ms.lru !== undefined && (ms.lru.flags2[pfn]! & PG_referenced) !== 0);
     s.resident += P;
-    if (map.flags[pfn]! & PG_anon) s.anonymous += P;
+    if (map.flags[pfn]! & PG_anon) {
+      s.anonymous += P;
+      if (!(map.flags[pfn]! & PG_swapbacked) && !dirty) s.lazyfree += P;
+    }
     if (young) s.referenced += P;
     const mapcount = map.mapcount[pfn]!;
     let pss = P * 4096;
@@ -92,6 +116,7 @@ export function smap_gather_stats(ms: MachineState, mm: mm_struct, v: vm_area_st
       priv = mapcount < 2;
     }
     s.pss += pss;
+    if (locked) s.pss_locked += pss;
     if (dirty) s.pss_dirty += pss;
     if (priv) {
       if (dirty) s.private_dirty += P;
@@ -126,15 +151,15 @@ export function show_smap(ms: MachineState, mm: mm_struct, v: vm_area_struct): s
   out += dec(" kB\nReferenced:     ", s.referenced);
   out += dec(" kB\nAnonymous:      ", s.anonymous);
   out += dec(" kB\nKSM:            ", 0);
-  out += dec(" kB\nLazyFree:       ", 0);
+  out += dec(" kB\nLazyFree:       ", s.lazyfree);
   out += dec(" kB\nAnonHugePages:  ", 0);
   out += dec(" kB\nShmemPmdMapped: ", 0);
   out += dec(" kB\nFilePmdMapped:  ", 0);
   out += dec(" kB\nShared_Hugetlb: ", 0);
   out += dec(" kB\nPrivate_Hugetlb: ", 0, 7);
-  out += dec(" kB\nSwap:           ", 0);
-  out += dec(" kB\nSwapPss:        ", 0);
-  out += dec(" kB\nLocked:         ", 0);
+  out += dec(" kB\nSwap:           ", s.swap);
+  out += dec(" kB\nSwapPss:        ", Math.floor(s.swap_pss / 4096));
+  out += dec(" kB\nLocked:         ", Math.floor(s.pss_locked / 4096));
   out += " kB\n";
   out += `THPeligible:    ${String(0).padStart(8, " ")}\n`;
   out += "VmFlags: " + VM_MNEMONICS.filter(([bit]) => (v.vm_flags >>> 0) & bit).map(([, m]) => m + " ").join("") + "\n";

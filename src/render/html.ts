@@ -65,7 +65,8 @@ const INK: Record<Tone, string> = {
   plain: "#1f2328",
 };
 
-const SERIES = ["#0969da", "#cf222e", "#1a7f37", "#8250df", "#bf8700", "#1b7c83"];
+/** Line colours of chart series, in order (the first six are the classic ones; up to 12 distinct). */
+const SERIES = ["#0969da", "#cf222e", "#1a7f37", "#8250df", "#bf8700", "#1b7c83", "#e16f24", "#bf3989", "#57606a", "#4ac26b", "#54aeff", "#a371f7"];
 
 const MONO = "ui-monospace,Menlo,Consolas,'DejaVu Sans Mono',monospace";
 const SANS = "-apple-system,BlinkMacSystemFont,'Segoe UI',Helvetica,Arial,sans-serif";
@@ -413,28 +414,49 @@ function chart(b: Extract<Block, { kind: "chart" }>): string {
   if (!all.length) return `${title}<div style="color:${INK.muted}">(no data)</div>`;
   const { min, max, ticks } = niceScale(Math.min(...all), Math.max(...all));
   const lab = (v: number): string => String(Number(v.toPrecision(6)));
-  const left = Math.max(...ticks.map((t) => lab(t).length)) * CW * (11 / 12) + 10;
+  // a y label is drawn rotated in a 16px strip left of the tick labels
+  const left = Math.max(...ticks.map((t) => lab(t).length)) * CW * (11 / 12) + 10 + (b.yLabel ? 16 : 0);
   const W = 640;
   const plotH = Math.max(100, Math.min(320, (b.height ?? 10) * 16));
   const top = 8;
-  const right = W - 8;
+  const maxLen = Math.max(...b.series.map((s) => s.values.length));
+  // x values: given (ticks on a nice scale, points placed by value) or the sample index (0 and the last)
+  const xs = b.x && b.x.length === maxLen && b.x.every((v) => Number.isFinite(v)) ? b.x : undefined;
+  // room for the last x tick's label, centred on the plot's right edge
+  const right = W - (xs ? 24 : 8);
   const bottom = top + plotH;
   const y = (v: number): number => bottom - ((v - min) / (max - min)) * plotH;
-  const maxLen = Math.max(...b.series.map((s) => s.values.length));
   let body = `<line x1="${fmtNum(left)}" y1="${top}" x2="${fmtNum(left)}" y2="${bottom}" stroke="#8c959f"/>`;
   body += `<line x1="${fmtNum(left)}" y1="${bottom}" x2="${right}" y2="${bottom}" stroke="#8c959f"/>`;
   for (const t of ticks) {
     body += `<line x1="${fmtNum(left - 3)}" y1="${fmtNum(y(t))}" x2="${right}" y2="${fmtNum(y(t))}" stroke="#eaeef2"/>`;
     body += text(left - 5, y(t) + 4, lab(t), `font-size="11" fill="${INK.muted}" text-anchor="end"`);
   }
-  body += text(left, bottom + 14, "0", `font-size="11" fill="${INK.muted}"`);
-  body += text(right, bottom + 14, String(Math.max(0, maxLen - 1)), `font-size="11" fill="${INK.muted}" text-anchor="end"`);
+  const x0 = xs ? Math.min(...xs) : 0;
+  const x1 = xs ? Math.max(...xs) : 0;
+  const xPix = (v: number): number => (x1 > x0 ? left + ((v - x0) / (x1 - x0)) * (right - left) : left);
+  if (xs) {
+    const xt = niceScale(x0, x1).ticks.filter((t) => t >= x0 && t <= x1);
+    for (const t of xt) {
+      body += `<line x1="${fmtNum(xPix(t))}" y1="${bottom}" x2="${fmtNum(xPix(t))}" y2="${bottom + 4}" stroke="#8c959f"/>`;
+      body += text(xPix(t), bottom + 14, lab(t), `font-size="11" fill="${INK.muted}" text-anchor="middle"`);
+    }
+  } else {
+    body += text(left, bottom + 14, "0", `font-size="11" fill="${INK.muted}"`);
+    body += text(right, bottom + 14, String(Math.max(0, maxLen - 1)), `font-size="11" fill="${INK.muted}" text-anchor="end"`);
+  }
   if (b.xLabel) body += text((left + right) / 2, bottom + 26, b.xLabel, `font-size="11" fill="${INK.muted}" text-anchor="middle"`);
+  if (b.yLabel) {
+    const cy = (top + bottom) / 2;
+    body += text(12, cy, b.yLabel, `font-size="11" fill="${INK.muted}" text-anchor="middle" transform="rotate(-90 12 ${fmtNum(cy)})"`);
+  }
+  const xsDown = xs ? downsample(xs, LIMITS.chartPoints) : undefined;
   b.series.forEach((s, i) => {
     const vals = downsample(s.values.map((v) => (Number.isFinite(v) ? v : 0)), LIMITS.chartPoints);
     if (!vals.length) return;
     const dx = vals.length > 1 ? (right - left) / (vals.length - 1) : 0;
-    const pts = vals.map((v, k) => `${fmtNum(left + k * dx)},${fmtNum(y(v))}`).join(" ");
+    const px = (k: number): number => (xsDown && xsDown.length === vals.length ? xPix(xsDown[k]!) : left + k * dx);
+    const pts = vals.map((v, k) => `${fmtNum(px(k))},${fmtNum(y(v))}`).join(" ");
     body += `<polyline points="${pts}" fill="none" stroke="${SERIES[i % SERIES.length]}" stroke-width="1.6"/>`;
   });
   const legend =

@@ -452,7 +452,20 @@ function trace(b: Extract<Block, { kind: "trace" }>, ctx: Ctx): string[] {
   return out;
 }
 
-const CHART_COLORS = [asciichart.cyan, asciichart.magenta, asciichart.green, asciichart.yellow, asciichart.blue, asciichart.red];
+const CHART_COLORS = [
+  asciichart.cyan,
+  asciichart.magenta,
+  asciichart.green,
+  asciichart.yellow,
+  asciichart.blue,
+  asciichart.red,
+  asciichart.lightcyan,
+  asciichart.lightmagenta,
+  asciichart.lightgreen,
+  asciichart.lightyellow,
+  asciichart.lightblue,
+  asciichart.lightred,
+];
 
 function chart(b: Extract<Block, { kind: "chart" }>, ctx: Ctx): string[] {
   const out: string[] = [];
@@ -464,7 +477,11 @@ function chart(b: Extract<Block, { kind: "chart" }>, ctx: Ctx): string[] {
   const label = (x: number): string => (Number.isInteger(x) ? String(x) : x.toFixed(ints ? 1 : 2));
   const lw = Math.max(...all.map((v) => label(v).length)) + (ints ? 3 : 1);
   const points = Math.max(2, ctx.width - lw - 3);
-  const series = b.series.map((s) => downsample(s.values.map((v) => (Number.isFinite(v) ? v : 0)), points));
+  let series = b.series.map((s) => downsample(s.values.map((v) => (Number.isFinite(v) ? v : 0)), points));
+  // sampled data (x given) with few samples: widen each sample to up to 4 columns so the plot is readable
+  const n = Math.max(0, ...series.map((s) => s.length));
+  const widen = b.x && n > 1 ? Math.max(1, Math.min(4, Math.floor(points / n))) : 1;
+  if (widen > 1) series = series.map((s) => s.flatMap((v, i) => (i === s.length - 1 ? [v] : Array<number>(widen).fill(v))));
   const min = Math.min(...all);
   const max = Math.max(...all);
   const cfg: asciichart.PlotConfig = {
@@ -477,9 +494,17 @@ function chart(b: Extract<Block, { kind: "chart" }>, ctx: Ctx): string[] {
     cfg.max = max + 1;
   }
   const plot = asciichart.plot(series.length === 1 ? series[0]! : series, cfg).split("\n");
+  if (b.yLabel) out.push(ctx.paint(`${" ".repeat(lw + 1)}↑ ${b.yLabel}`, "muted"));
   out.push(...plot.map((l) => l.trimEnd()));
   // the x label sits under the right end of the plot, not of the terminal
   const plotW = Math.max(...plot.map(visibleLength));
+  const xs = b.x?.filter((v) => Number.isFinite(v)) ?? [];
+  if (xs.length) {
+    // the x range under the plot: first sample's x under the axis, last one's under the plot's end
+    const x0 = `${" ".repeat(lw + 1)}${xs[0]}`;
+    const x1 = String(xs[xs.length - 1]);
+    out.push(ctx.paint(xs.length > 1 ? x0 + padL(x1, Math.max(1 + x1.length, plotW - x0.length)) : x0, "muted"));
+  }
   if (b.xLabel) out.push(padL(ctx.paint(`${b.xLabel} →`, "muted"), Math.max(plotW, b.xLabel.length + 2)));
   if (b.series.length > 1 || b.series[0]?.name) {
     const parts = b.series.map((s, i) => {

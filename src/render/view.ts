@@ -107,8 +107,21 @@ export type Block =
   | { kind: "tree"; root: TreeNode }
   /** The kernel steps of the call that produced this result. */
   | { kind: "trace"; events: TraceEvent[]; omitted?: number }
-  /** A line chart (asciichart in the terminal, SVG polyline in HTML). */
-  | { kind: "chart"; title?: string; series: { name: string; values: number[] }[]; height?: number; xLabel?: string }
+  /**
+   * A line chart (asciichart in the terminal, SVG polyline in HTML): one line per series, all series
+   * sampled at the same points. `x` gives each point's x value (e.g. the workload step a sample was
+   * taken at; default 0, 1, 2…): HTML puts ticks on it, text prints its range under the plot.
+   * `yLabel` names the vertical axis.
+   */
+  | {
+      kind: "chart";
+      title?: string;
+      series: { name: string; values: number[] }[];
+      height?: number;
+      xLabel?: string;
+      yLabel?: string;
+      x?: number[];
+    }
   /** Preformatted text, shown verbatim (a /proc file). */
   | { kind: "pre"; text: string; title?: string }
   /** Side-by-side columns of blocks (e.g. virtual on the left, physical on the right). */

@@ -415,3 +415,72 @@ describe("inspect(): the strip of chunks and the bins, as a renderer needs them"
     expect(v.walk_errors).toEqual([]);
   });
 });
+
+describe("overhead(): internal fragmentation of the live allocations (model bookkeeping)", () => {
+  it("x86-64: request2size on the heap (100 → 112, 0 → MINSIZE 32), the page-rounded mapping when mmapped", () => {
+    const { m } = setup(64);
+    expect(m.overhead()).toEqual({ requested: 0, chunkBytes: 0, allocations: 0 });
+    const a = m.malloc(100); // 100 + SIZE_SZ 8 + MALLOC_ALIGN_MASK 15 = 123 → 112
+    m.malloc(0); // MINSIZE
+    const c = m.calloc(4, 25); // 100 bytes asked → 112
+    const d = m.malloc(200000); // mmapped: ALIGN_UP(200016 + 8, 4096) = 200704
+    expect(m.chunk_is_mmapped(d)).toBe(true);
+    expect(m.overhead()).toEqual({ requested: 100 + 0 + 100 + 200000, chunkBytes: 112 + 32 + 112 + 200704, allocations: 4 });
+    expect(m.inspect().overhead).toEqual(m.overhead());
+    m.free(d);
+    expect(m.overhead()).toEqual({ requested: 200, chunkBytes: 256, allocations: 3 });
+    const a2 = m.realloc(a, 1000); // 1000 + 8 + 15 = 1023 → 1008, the old 112 forgotten
+    expect(m.overhead()).toEqual({ requested: 1100, chunkBytes: 32 + 112 + 1008, allocations: 3 });
+    expect(m.realloc(c, 0)).toBe(0n); // frees
+    expect(m.overhead()).toEqual({ requested: 1000, chunkBytes: 32 + 1008, allocations: 2 });
+    m.free(a2);
+    expect(m.overhead()).toEqual({ requested: 0, chunkBytes: 32, allocations: 1 });
+  });
+  it("i386: 100 → 112, 12 → 16, an mmapped chunk is its mapping minus the 8-byte front correction", () => {
+    const { m } = setup(32);
+    m.malloc(100); // 100 + 4 + 15 = 119 → 112
+    m.malloc(12); // 31 → 16 = MINSIZE
+    m.malloc(300000); // mapping 303104, chunk 303096
+    expect(m.overhead()).toEqual({ requested: 300112, chunkBytes: 112 + 16 + 303096, allocations: 3 });
+  });
+  it("a failed call changes nothing; a NULL realloc keeps the old block; save/restore and fork carry it", () => {
+    const { h, m } = setup(64);
+    const a = m.malloc(40);
+    const b = m.malloc(40);
+    m.free(b);
+    expect(() => m.free(b)).toThrow(malloc_abort); // double free: rolled back
+    expect(m.overhead()).toEqual({ requested: 40, chunkBytes: 48, allocations: 1 });
+    expect(m.malloc(2 ** 46)).toBe(0n); // ENOMEM (no 64 TiB gap below mmap_base): nothing recorded
+    expect(m.realloc(a, 2 ** 46)).toBe(0n); // a still allocated with its 40 bytes
+    expect(m.overhead()).toEqual({ requested: 40, chunkBytes: 48, allocations: 1 });
+    const child = m.fork(h.clone());
+    child.free(a);
+    expect(child.overhead()).toEqual({ requested: 0, chunkBytes: 0, allocations: 0 });
+    expect(m.overhead()).toEqual({ requested: 40, chunkBytes: 48, allocations: 1 });
+    const r = ptmalloc.restore(h.clone(), structuredClone(m.save()));
+    expect(r.overhead()).toEqual(m.overhead());
+  });
+  it("many live blocks (the table grows and deletes by backward shift): sums stay exact", () => {
+    const { m } = setup(64);
+    const live = new Map<bigint, number>();
+    let x = 12345;
+    for (let i = 0; i < 3000; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      const keys = [...live.keys()];
+      if (keys.length && x % 3 === 0) {
+        const k = keys[x % keys.length]!;
+        m.free(k);
+        live.delete(k);
+      } else {
+        const n = x % 2000;
+        live.set(m.malloc(n), n);
+      }
+    }
+    const requested = [...live.values()].reduce((s, n) => s + n, 0);
+    // a chunk taken whole from a bin (remainder < MINSIZE) is larger than request2size: read each one
+    const chunkBytes = [...live.keys()].reduce((s, p) => s + m.malloc_usable_size(p) + 8, 0);
+    expect(chunkBytes).toBeGreaterThanOrEqual([...live.values()].reduce((s, n) => s + request2size(n, 64), 0));
+    expect(m.overhead()).toEqual({ requested, chunkBytes, allocations: live.size });
+    expect(m.check()).toEqual([]);
+  });
+});
