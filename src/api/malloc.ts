@@ -5,7 +5,9 @@
  * (a TLB hit is used directly; a miss walks, and a page fault goes to handle_mm_fault, so the first
  * malloc faults a heap page in). One allocator per process; a fork child gets the parent's state
  * (its memory arrives copy-on-write). Results: Allocation (a pointer that knows its process) and
- * HeapState (the heap as a strip of chunks, which bin each free chunk is in, brk, mmapped chunks).
+ * HeapState (the heap as a strip of chunks, which bin each free chunk is in, brk, mmapped chunks, and
+ * `overhead`: requested vs chunk bytes of the live allocations). In quiet mode a result's labels and
+ * heap picture are built when looked at; p.mallocQuiet/p.freeQuiet make the same calls without one.
  */
 import { MmError } from "../errors";
 import type { MachineState } from "../kernel/machine";

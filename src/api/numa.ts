@@ -70,12 +70,7 @@ Object.defineProperty(Process.prototype, "mempolicy", {
 });
 
 Machine.prototype.setMempolicy = function (this: Machine, mode: mpol_mode, nodes: number[] = []) {
-  const md = parseArg(z.enum(["default", "preferred", "bind", "interleave"]), mode, "mode");
-  const n = this.ms.nodes.length;
-  const ns = parseArg(z.array(z.number().int().min(0).max(n - 1)), nodes, "nodes");
-  if (md === "default" && ns.length) throw new MmError("EINVAL", "nodes: MPOL_DEFAULT takes no nodes", { arg: "nodes" });
-  if (md === "preferred" && ns.length !== 1) throw new MmError("EINVAL", `nodes: MPOL_PREFERRED takes exactly one node (0..${n - 1})`, { arg: "nodes" });
-  if ((md === "bind" || md === "interleave") && !ns.length) throw new MmError("EINVAL", `nodes: MPOL_${md.toUpperCase()} needs a non-empty set of nodes (0..${n - 1})`, { arg: "nodes" });
+  const { md, ns } = parsePolicy(this, mode, nodes);
   this.mempolicy = md === "default" ? undefined : mpol_new(md, ns);
   return new ProcFile("set_mempolicy", `MPOL_${md.toUpperCase()}${ns.length ? ` nodes ${ns.join(",")}` : ""}\n`);
 };

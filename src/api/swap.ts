@@ -271,22 +271,22 @@ function mlockResult(p: Process, what: string, r: mlock_result): MlockResult {
   return new MlockResult(what, r, mm.locked_vm, mm.rlim_memlock / ms.page_size, unev, trace, ms.page_size);
 }
 
-Process.prototype.mlock = function (this: Process, addr, len) {
-  const ms = this.machine.ms;
-  const task = this.task();
+/** mlock/munlock: validate, then do_mlock() */
+function lockRange(p: Process, addr: bigint | number | string, len: number | bigint | string, lock: boolean): MlockResult {
+  const ms = p.machine.ms;
+  const task = p.task();
   const a = parseAddr(ms, addr, "addr");
   const l = parseLen(ms, len, "len", task.mm!.task_size);
   ms.trace.take();
-  return mlockResult(this, `mlock(${hex(a)}, ${fmtBytes(l)}) pid ${this.pid}`, do_mlock(ms, task, a, l, true));
+  return mlockResult(p, `${lock ? "mlock" : "munlock"}(${hex(a)}, ${fmtBytes(l)}) pid ${p.pid}`, do_mlock(ms, task, a, l, lock));
+}
+
+Process.prototype.mlock = function (this: Process, addr, len) {
+  return lockRange(this, addr, len, true);
 };
 
 Process.prototype.munlock = function (this: Process, addr, len) {
-  const ms = this.machine.ms;
-  const task = this.task();
-  const a = parseAddr(ms, addr, "addr");
-  const l = parseLen(ms, len, "len", task.mm!.task_size);
-  ms.trace.take();
-  return mlockResult(this, `munlock(${hex(a)}, ${fmtBytes(l)}) pid ${this.pid}`, do_mlock(ms, task, a, l, false));
+  return lockRange(this, addr, len, false);
 };
 
 Process.prototype.mlockall = function (this: Process, flags: string | string[] = "current") {

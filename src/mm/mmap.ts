@@ -382,6 +382,18 @@ export function do_mmap(ms: MachineState, mm: mm_struct, a: mmap_args, newShmem?
     const limit = Math.floor(mm.rlim_memlock / ms.arch.PAGE_SIZE);
     if (mm.locked_vm + Number(len / P) > limit) throw new MmError("EAGAIN", `len: mlockall(MCL_FUTURE) locks every new mapping, and ${mm.locked_vm} locked pages + ${len / P} would pass RLIMIT_MEMLOCK (${limit} pages): EAGAIN (mlock_future_ok)`, { arg: "len" });
   }
+  // security_vm_enough_memory_mm() → __vm_enough_memory() (mm/util.c), vm.overcommit_memory = 0
+  // (OVERCOMMIT_GUESS): a charged mapping bigger than all RAM plus all swap is refused; anything smaller is
+  // allowed, however much is already committed (the heuristic overcommit)
+  if (vm_flags & VM_ACCOUNT) {
+    const pages = Number(len / P);
+    const limit = ms.totalram_pages + (ms.swap?.pages ?? 0);
+    if (pages > limit) {
+      const t = [...(ms.procs?.tasks.values() ?? [])].find((x) => x.mm === mm);
+      ms.printk(`__vm_enough_memory: pid: ${t?.pid ?? 0}, comm: ${t?.comm ?? ms.comm}, bytes: ${len} not enough memory for the allocation`);
+      throw new MmError("ENOMEM", `len: ${hex(len)} bytes (${pages} pages) is more than all RAM (${ms.totalram_pages} pages) plus all swap (${ms.swap?.pages ?? 0} pages): __vm_enough_memory refuses it (vm.overcommit_memory = 0, the heuristic)`, { arg: "len" });
+    }
+  }
   if (ms.trace.on) ms.trace.emit("do_mmap", F, `${hex(addr)}-${hex(addr + len)} (${len / 1024n} KiB) ${vm_flags & VM_SHARED ? "shared" : "private"} ${a.file ? a.file.path : a.special ?? "anonymous"}${a.flags & MAP_FIXED ? " MAP_FIXED" : ""}`, { addr: hex(addr), len: Number(len) });
   if (a.flags & MAP_FIXED) do_munmap(ms, mm, addr, len);
   let file = a.file;

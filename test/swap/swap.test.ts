@@ -281,3 +281,20 @@ describe("kernel memory is never reclaimed", () => {
     m.check();
   });
 });
+
+describe("overcommit (vm.overcommit_memory = 0, __vm_enough_memory)", () => {
+  it("a private writable mapping larger than RAM + swap is ENOMEM, logged; anything smaller is allowed (overcommitted)", () => {
+    const m = boot({ arch: "x86_64", ram: "64MiB", swap: "16MiB" });
+    const s = ms(m);
+    const p = m.spawn();
+    const limit = s.totalram_pages + s.swap!.pages;
+    const snap = m.snapshot();
+    expect(() => p.mmap((limit + 1) * 4096)).toThrow(expect.objectContaining({ code: "ENOMEM" }));
+    expect(m.dmesg().text).toContain(`__vm_enough_memory: pid: ${p.pid}, comm: ${p.name}, bytes: ${(limit + 1) * 4096} not enough memory for the allocation`);
+    expect(state_equal(ms(boot(snap)), s)).toBe(false); // the log line is the only change
+    expect(() => p.mmap(limit * 4096)).not.toThrow();
+    expect(() => p.mmap(limit * 4096)).not.toThrow(); // heuristic: no running total
+    // read-only and shared mappings are not charged
+    expect(() => p.mmap((limit + 1) * 4096, "r")).not.toThrow();
+  });
+});
