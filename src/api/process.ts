@@ -622,7 +622,7 @@ export class Process extends Renderable {
         do_exit(ms, task, "SIGSEGV", why);
         throw new MmError("SIGSEGV", `pid ${this.pid} (${task.comm}) killed: ${r.why} (address ${hex(r.at!)}). Its memory went back to the allocator.`, { pid: this.pid, addr: r.at, trace });
       }
-      throw new MmError("ENOMEM", `out of memory handling a page fault at ${hex(r.at!)} (the kernel would call the OOM killer)`, { trace });
+      throw new MmError("ENOMEM", `out of memory handling a page fault at ${hex(r.at!)}: nothing could be reclaimed and the OOM killer (src/mm/oom_kill.ts) freed nothing for this fault (see m.dmesg(), m.oomKills())`, { trace });
     }
     return r;
   }

@@ -177,7 +177,8 @@ describe("the memory comes back", () => {
     const small = m.spawn("small");
     const free0 = m.freePagesCount;
     const hog = m.spawn("hog");
-    const map = hog.mmap("200MiB");
+    // 90 MiB: under RAM + swap (else mmap itself refuses it, __vm_enough_memory), over what is free
+    const map = hog.mmap("90MiB");
     let e: unknown;
     try {
       m.quietly(() => map.touch());
@@ -196,6 +197,17 @@ describe("the memory comes back", () => {
     expect(r.log[0]).toBe("hog invoked oom-killer: gfp_mask=0x100cca(GFP_HIGHUSER_MOVABLE), order=0, oom_score_adj=0");
     expect(small.alive).toBe(true);
     expect(m.freePagesCount).toBe(free0);
+    m.check();
+  }, 30000);
+
+  it("the allocating process at −1000 with nothing else to kill: its fault fails with ENOMEM, it lives", () => {
+    const m = boot({ arch: "x86_64", ram: "128MiB" });
+    const p = m.spawn("p");
+    p.oomScoreAdj(-1000);
+    expect(() => m.quietly(() => p.mmap("90MiB").touch())).toThrow(/^ENOMEM: out of memory handling a page fault at 0x[0-9a-f]+: nothing could be reclaimed and the OOM killer/);
+    expect(p.alive).toBe(true);
+    // Linux would panic("System is deadlocked on memory") after this line
+    expect(m.dmesg().tail(2).lines).toEqual(["Out of memory and no killable processes...", "p: page allocation failure: order:0, mode:0x100cca(GFP_HIGHUSER_MOVABLE), nodemask=(null),cpuset=/,mems_allowed=0"]);
     m.check();
   }, 30000);
 
