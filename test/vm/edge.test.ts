@@ -75,7 +75,8 @@ describe("toy geometries whose tables outgrow a page", () => {
   test("512-byte pages: the swapper pgd is a 32-frame block; m.check() counts every frame of it", () => {
     const m = boot({ arch: "toy", ram: "1MiB", pageSize: 512 } as never);
     const p = m.spawn("t");
-    p.write(0x1000n, "x");
+    const a = p.mmap("4KiB");
+    p.write(a.addr, "x");
     m.check();
     p.exit();
     m.check();
