@@ -276,7 +276,8 @@ function lockRange(p: Process, addr: bigint | number | string, len: number | big
   const ms = p.machine.ms;
   const task = p.task();
   const a = parseAddr(ms, addr, "addr");
-  const l = parseLen(ms, len, "len", task.mm!.task_size);
+  // a zero length is no error for mlock(2): 0, or EPERM from can_do_mlock() with RLIMIT_MEMLOCK 0
+  const l = len === 0 || len === 0n || len === "0" ? 0n : parseLen(ms, len, "len", task.mm!.task_size);
   ms.trace.take();
   return mlockResult(p, `${lock ? "mlock" : "munlock"}(${hex(a)}, ${fmtBytes(l)}) pid ${p.pid}`, do_mlock(ms, task, a, l, lock));
 }

@@ -10,7 +10,7 @@
  * user space, no threads (CLONE_VM), no vfork.
  */
 import { swap_duplicate } from "../mm/swapfile";
-import { _PAGE_SWP_EXCLUSIVE, is_swap_pte, pte_swp_offset } from "../mm/swapops";
+import { is_swap_pte, pte_swp_offset, swp_exclusive_bit } from "../mm/swapops";
 import { MmError } from "../errors";
 import type { MachineState } from "./machine";
 import { task_table_of, type task_struct } from "./sched";
@@ -142,8 +142,10 @@ export function copy_page_range(ms: MachineState, dst: mm_struct, src: mm_struct
         // exclusive any more (pte_swp_clear_exclusive in the parent)
         swap_duplicate(ms, pte_swp_offset(fmt, lo, hi));
         dst.rss.swapents++;
-        if (lo & _PAGE_SWP_EXCLUSIVE) {
-          clo = (lo & ~_PAGE_SWP_EXCLUSIVE) >>> 0;
+        // (x86-64: bit 3; 32-bit 2-level and PAE: bit 7 — swp_exclusive_bit)
+        const xb = swp_exclusive_bit(fmt);
+        if (lo & xb) {
+          clo = (lo & ~xb) >>> 0;
           if (sb) sb.u32[esz === 8 ? idx * 2 : idx] = clo;
           else entry_write(ms, fmt, stable, idx, clo, hi);
         }

@@ -229,13 +229,15 @@ export function handle_mm_fault(ms: MachineState, task: task_struct, va: bigint,
   const outer = fault_task;
   fault_task = task;
   try {
+    // count_vm_event(PGFAULT) at the top of handle_mm_fault(): every fault that got this far, failed or not
+    ms.vmstat.pgfault++;
     const r = handle_pte_fault(ms, mm, vma, va, access === "write");
     if (r.ok) {
+      // mm_account_fault(): maj_flt / min_flt for faults that did not fail
       if (r.major) {
         task.maj_flt++;
         ms.vmstat.pgmajfault++;
       } else task.min_flt++;
-      ms.vmstat.pgfault++;
     }
     return r;
   } finally {
@@ -358,8 +360,11 @@ function do_wp_page(ms: MachineState, mm: mm_struct, vma: vm_area_struct, table:
   if (!special && mmap.flags[old]! & PG_anon) {
     const excl = anon_excl(ms);
     // wp_can_reuse_anon_folio(): a swap-cache page whose slot no PTE names any more leaves the cache first
+    // (6.12: folio_ref_count > 1 + folio_test_swapcache → no reuse; else folio_free_swap(), which
+    // fails while another PTE names the slot and otherwise marks the folio dirty; then refcount must be 1)
     if (!excl[old] && mmap.refcount[old] === 2 && folio_in_swapcache(ms, old) && swap_count(ms, mmap.priv[old]!) === 0) {
       delete_from_swap_cache(ms, old);
+      mmap.flags[old]! |= PG_dirty;
       if (tr.on) tr.emit("folio_free_swap", "mm/swapfile.c", `PFN ${hex(old)} leaves the swap cache (no PTE names its slot any more): its swap copy is dropped`, { pfn: old });
     }
     const rc = mmap.refcount[old]!;
@@ -406,9 +411,11 @@ function do_wp_page(ms: MachineState, mm: mm_struct, vma: vm_area_struct, table:
   entry_write(ms, fmt, table, idx, ne.lo, ne.hi);
   flush_tlb_mm_range(ms, mm.id, page_va, page_va + P);
   if (!special) {
-    // folio_remove_rmap_pte() + folio_put(): the old page loses a mapping and a reference
+    // folio_remove_rmap_pte() + folio_put(): the old page loses a mapping and a reference; in a
+    // VM_LOCKED VMA __folio_remove_rmap() also calls munlock_vma_folio() (the copy is born mlocked)
     rss_add(ms, mm, vma, old, -1);
     mmap.mapcount[old]!--;
+    if (vma.vm_flags & VM_LOCKED && mmap.flags[old]! & PG_mlocked) munlock_folio(ms, old);
     put_page(ms, old);
   }
   rss_add(ms, mm, vma, pfn, 1);
@@ -447,10 +454,12 @@ export function zap_page_range(ms: MachineState, mm: mm_struct, vma: vm_area_str
     rss_add(ms, mm, vma, pfn, -1);
     if (lo & _PAGE_DIRTY && !(mmap.flags[pfn]! & PG_anon)) mmap.flags[pfn]! |= PG_dirty;
     mmap.mapcount[pfn]!--;
+    // __folio_remove_rmap() → munlock_vma_folio() (6.12), for every page of a VM_LOCKED VMA, before the
+    // page's last reference can go (the mlock batch holds one): unless another locked VMA still maps
+    // it (mlock_count), PG_mlocked is cleared (unevictable_pgs_munlocked) and the page leaves the
+    // unevictable list (unevictable_pgs_rescued) — then the final put frees it
+    if (vma.vm_flags & VM_LOCKED && mmap.flags[pfn]! & PG_mlocked) munlock_folio(ms, pfn);
     put_page(ms, pfn);
-    // munlock_vma_folio() (zap of a VM_LOCKED VMA): a page still mapped elsewhere is unlocked unless
-    // another locked VMA maps it
-    if (vma.vm_flags & VM_LOCKED && mmap.mapcount[pfn]! > 0 && mmap.flags[pfn]! & PG_mlocked) munlock_folio(ms, pfn);
     // free_pages_and_swap_cache() → free_swap_cache(): an unmapped swap-cache page whose slot no PTE
     // names any more leaves the cache, and is freed with the cache's reference
     if (mmap.mapcount[pfn] === 0 && folio_in_swapcache(ms, pfn) && swap_count(ms, mmap.priv[pfn]!) === 0) {
@@ -464,17 +473,21 @@ export function zap_page_range(ms: MachineState, mm: mm_struct, vma: vm_area_str
 }
 
 /**
- * free_swap_and_cache() (mm/swapfile.c): a zapped PTE held a swap entry — its reference goes; if only
- * the swap cache still holds the slot and no process maps the cached page, the page is freed too.
+ * free_swap_and_cache_nr() (mm/swapfile.c, 6.12): a zapped PTE held a swap entry — its reference goes;
+ * if only the swap cache still holds the slot (swap_map == SWAP_HAS_CACHE), __try_to_reclaim_swap(
+ * TTRS_UNMAPPED | TTRS_FULL) drops the cached page from the swap cache when no process maps it *or*
+ * swap is more than half full (vm_swap_full — then a still-mapped page just loses its swap copy and is
+ * marked dirty); an unmapped page goes with the cache's reference.
  */
 function free_swap_and_cache(ms: MachineState, mm: mm_struct, off: number): void {
   mm.rss.swapents--;
   const left = swap_free(ms, off);
   if (left === SWAP_HAS_CACHE) {
     const pfn = lookup_swap_cache(ms, off);
-    if (pfn >= 0 && ms.mem_map.mapcount[pfn] === 0) {
+    if (pfn >= 0 && (ms.mem_map.mapcount[pfn] === 0 || vm_swap_full(ms))) {
       delete_from_swap_cache(ms, pfn);
-      if (ms.mem_map.refcount[pfn]! <= 1) {
+      ms.mem_map.flags[pfn]! |= PG_dirty; // folio_set_dirty() in __try_to_reclaim_swap
+      if (ms.mem_map.refcount[pfn] === 0) {
         ms.mem_map.refcount[pfn] = 1;
         put_page(ms, pfn);
       }
@@ -502,11 +515,17 @@ function do_swap_page(ms: MachineState, mm: mm_struct, vma: vm_area_struct, tabl
   let pfn = lookup_swap_cache(ms, off);
   let major = false;
   if (pfn >= 0) {
+    // swap_cache_get_folio(): SWAP_RA_HIT counts only folios that readahead brought in
+    // (folio_test_clear_readahead); mmlab reads no readahead pages, so a cache hit here is a page
+    // left by swap-out or by an earlier fault: no swap_ra_hit, and not a major fault
     mmap_get(ms, pfn);
-    ms.vmstat.swap_ra_hit++;
     if (tr.on) tr.emit("do_swap_page", F, `${hex(page_va)}: swap entry (slot ${off}); the page is still in the swap cache at PFN ${hex(pfn)}: a minor fault, no I/O`, { pfn, slot: off });
   } else {
-    // swapin_readahead() → __read_swap_cache_async(): a new page, into the swap cache, read from the slot
+    // swapin_readahead() → __read_swap_cache_async(): a new page, into the swap cache, read from the slot.
+    // Simplified: 6.12 also reads a readahead window of neighbouring slots (swap_vma_readahead,
+    // page-cluster 3) into the swap cache as PG_readahead pages (vmstat swap_ra, later swap_ra_hit);
+    // mmlab reads only the faulting slot, so pswpin counts demand reads and swap_ra/swap_ra_hit stay 0.
+    // A swap file is not SWP_SYNCHRONOUS_IO, so the skip-the-swap-cache path (zram) is not taken.
     const r = alloc_user_page(ms, vma, page_va);
     if (r.pfn < 0) return oom(ms, "do_swap_page");
     const now: pt_entry = { lo: 0, hi: 0 };
@@ -529,13 +548,19 @@ function do_swap_page(ms: MachineState, mm: mm_struct, vma: vm_area_struct, tabl
   // swap_free_nr(): this PTE no longer names the slot
   swap_free(ms, off);
   mm.rss.swapents--;
-  // exclusive: the PTE said so (pte_swp_exclusive), or no other PTE and no other user holds the slot/page
-  const exclusive = pte_swp_exclusive(fmt, e.lo) || (swap_count(ms, off) === 0 && mmap.mapcount[pfn] === 0 && mmap.refcount[pfn] === 2);
+  // exclusive = pte_swp_exclusive(vmf->orig_pte) (6.12 do_swap_page); "folio != swapcache → certainly
+  // exclusive" only on the SWP_SYNCHRONOUS_IO path that skips the swap cache (zram), which a swap
+  // file does not take. Nothing else makes it exclusive here: a non-exclusive entry is mapped writable
+  // only if the refcount test below finds us the sole holder.
+  const exclusive = pte_swp_exclusive(fmt, e.lo);
   // should_try_to_free_swap() → folio_free_swap(), before the page is mapped: swap more than half
-  // full, a locked VMA or page, or a write fault that leaves us the only user (refcount = cache + us)
+  // full, a locked VMA or page, or a write fault that leaves us the only user (refcount = cache + us);
+  // folio_free_swap() refuses while any PTE still names the slot (folio_swapped) and marks the page
+  // dirty (folio_set_dirty: its only copy is now in memory)
   const locked = (vma.vm_flags & VM_LOCKED) !== 0 || (mmap.flags[pfn]! & PG_mlocked) !== 0;
   if ((vm_swap_full(ms) || locked || (write && mmap.refcount[pfn] === 2)) && swap_count(ms, off) === 0 && folio_in_swapcache(ms, pfn)) {
     delete_from_swap_cache(ms, pfn);
+    mmap.flags[pfn]! |= PG_dirty;
     if (tr.on) tr.emit("folio_free_swap", "mm/swapfile.c", `slot ${off} freed: ${locked ? "the VMA is locked" : vm_swap_full(ms) ? "swap is more than half full (vm_swap_full)" : "a write fault: the swap copy is about to be stale"}`, { slot: off });
   }
   // "same logic as in do_wp_page()": an exclusive page (or one nobody else holds) is mapped writable if

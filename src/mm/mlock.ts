@@ -11,8 +11,17 @@
  * RLIMIT_MEMLOCK 0 → EPERM (can_do_mlock); locked_vm + len over the limit → ENOMEM (do_mlock), pages
  * already locked in the range not counted twice (count_mm_mlocked_page_nr); mlockall(MCL_CURRENT) needs
  * total_vm within the limit, else ENOMEM; MCL_FUTURE sets mm->def_flags so later mappings are locked
- * (do_mmap checks mlock_future_ok → EAGAIN). Locks are not inherited by fork (dup_mmap clears
- * VM_LOCKED; the child's locked_vm is 0). A range with a hole → ENOMEM.
+ * (do_mmap checks mlock_future_ok → EAGAIN); mlockall() first clears def_flags' VM_LOCKED, so
+ * MCL_CURRENT alone ends an earlier MCL_FUTURE. Locks are not inherited by fork (dup_mmap clears
+ * VM_LOCKED; the child's locked_vm is 0). VM_SPECIAL VMAs ([vdso], [vvar]) are skipped by mlock_fixup
+ * (not locked, not counted). Pages leave the unevictable list when the last locked VMA mapping them is
+ * unlocked, unmapped (munlock_vma_folio from __folio_remove_rmap: unevictable_pgs_munlocked/rescued)
+ * or copied away from (COW in a locked VMA). 6.12 keeps a per-folio mlock_count; mmlab asks the rmap
+ * whether another VM_LOCKED VMA still maps the page, which gives the same answer.
+ * A range with a hole → ENOMEM. Simplification: 6.12's apply_vma_lock_flags() locks the VMAs before the
+ * hole and then fails, leaving them locked; mmlab checks the whole range first and changes nothing
+ * (the facade's calls are atomic, design.md §5). A failing __mm_populate after the VMAs were locked is
+ * reported as 6.12 does (__mlock_posix_error_return: ENOMEM from the fault → EAGAIN), VMAs left locked.
  */
 import type { MachineState } from "../kernel/machine";
 import type { task_struct } from "../kernel/sched";
@@ -33,7 +42,7 @@ export const MCL_ONFAULT = 4;
 
 export interface mlock_result {
   ok: boolean;
-  errno?: "EPERM" | "ENOMEM" | "EINVAL";
+  errno?: "EPERM" | "ENOMEM" | "EINVAL" | "EAGAIN";
   why: string;
   /** pages newly PG_mlocked (moved to the unevictable list) */
   locked: number;
@@ -97,7 +106,7 @@ function range_mapped(mm: mm_struct, start: bigint, end: bigint): boolean {
 }
 
 /** mlock_fixup() over [start, end): set or clear VM_LOCKED, keep locked_vm, (un)lock present pages */
-function mlock_fixup_range(ms: MachineState, task: task_struct, start: bigint, end: bigint, lock: boolean, onfault: boolean): mlock_result {
+function mlock_fixup_range(ms: MachineState, task: task_struct, start: bigint, end: bigint, lock: boolean, onfault: boolean, strict = true): mlock_result {
   const mm = task.mm!;
   const P = BigInt(ms.page_size);
   const fmt = pt_format_of(ms.arch);
@@ -106,6 +115,9 @@ function mlock_fixup_range(ms: MachineState, task: task_struct, start: bigint, e
   let faulted = 0;
   for (let k = i; k < j; k++) {
     const v = mm.vmas[k]!;
+    // mlock_fixup(): a VM_SPECIAL VMA ([vdso], [vvar]: VM_DONTEXPAND) is left alone — "don't set
+    // VM_LOCKED or VM_LOCKONFAULT and don't count" (no VM_LOCKED, no locked_vm)
+    if (v.special) continue;
     const was = (v.vm_flags & VM_LOCKED) !== 0;
     const pages = Number((v.vm_end - v.vm_start) / P);
     if (lock && !was) {
@@ -134,8 +146,11 @@ function mlock_fixup_range(ms: MachineState, task: task_struct, start: bigint, e
         for (let va = v.vm_start; va < v.vm_end; va += P) {
           const r = handle_mm_fault(ms, task, va, write ? "write" : "read", false);
           if (!r.ok) {
+            // do_mlock(): the VMAs stay locked; __mlock_posix_error_return() turns GUP's -ENOMEM
+            // into EAGAIN (and -EFAULT into ENOMEM). mlockall's mm_populate() ignores errors.
+            if (!strict) continue;
             ms.trace.on = was;
-            return { ok: false, errno: "ENOMEM", why: `__mm_populate: ${r.why} at ${hex(va)}`, locked, faulted };
+            return { ok: false, errno: r.code === "ENOMEM" ? "EAGAIN" : "ENOMEM", why: `__mm_populate: ${r.why} at ${hex(va)}`, locked, faulted };
           }
           if (r.fn !== "handle_pte_fault") faulted++;
         }
@@ -171,9 +186,10 @@ export function do_mlock(ms: MachineState, task: task_struct, start: bigint, len
     if (tr.on) tr.emit(lock ? "do_mlock" : "sys_munlock", F, `${errno}: ${why}`);
     return { ok: false, errno, why, locked: 0, faulted: 0 };
   };
+  // do_mlock(): can_do_mlock() comes first — mlock(addr, 0) with RLIMIT_MEMLOCK 0 is EPERM too
+  if (lock && mm.rlim_memlock === 0) return fail("EPERM", "RLIMIT_MEMLOCK is 0 and the process lacks CAP_IPC_LOCK (can_do_mlock)");
   if (end === s) return { ok: true, why: "empty range", locked: 0, faulted: 0 };
   if (lock) {
-    if (mm.rlim_memlock === 0) return fail("EPERM", "RLIMIT_MEMLOCK is 0 and the process lacks CAP_IPC_LOCK (can_do_mlock)");
     const limit = Math.floor(mm.rlim_memlock / ms.page_size);
     let locked = Number((end - s) / P) + mm.locked_vm;
     if (locked > limit) locked -= count_mm_mlocked_page_nr(ms, mm, s, end);
@@ -203,13 +219,17 @@ export function do_mlockall(ms: MachineState, task: task_struct, flags: number):
     if (tr.on) tr.emit("sys_mlockall", F, `ENOMEM: total_vm ${total} pages > RLIMIT_MEMLOCK ${limit} pages`);
     return { ok: false, errno: "ENOMEM", why: `MCL_CURRENT: the address space is ${total} pages, RLIMIT_MEMLOCK allows ${limit}`, locked: 0, faulted: 0 };
   }
+  // apply_mlockall_flags(): def_flags &= ~VM_LOCKED_MASK first — so mlockall(MCL_CURRENT) alone ends
+  // an earlier MCL_FUTURE — then VM_LOCKED again if MCL_FUTURE
+  mm.def_flags &= ~VM_LOCKED;
   if (flags & MCL_FUTURE) mm.def_flags |= VM_LOCKED;
   let locked = 0;
   let faulted = 0;
   if (flags & MCL_CURRENT) {
     for (const v of [...mm.vmas]) {
       if (v.special || v.vm_flags & VM_LOCKED) continue;
-      const r = mlock_fixup_range(ms, task, v.vm_start, v.vm_end, true, (flags & MCL_ONFAULT) !== 0);
+      // mm_populate(0, TASK_SIZE) ignores errors (__mm_populate(…, ignore_errors = 1))
+      const r = mlock_fixup_range(ms, task, v.vm_start, v.vm_end, true, (flags & MCL_ONFAULT) !== 0, false);
       if (!r.ok) return r;
       locked += r.locked;
       faulted += r.faulted;

@@ -7,9 +7,18 @@
  * PTE holding the swap entry (swap_duplicate() at fork adds one), plus the SWAP_HAS_CACHE flag while the
  * page is in the swap cache.
  *
- * Simplification (documented): slots are handed out by a next-fit scan from `cluster_next` (the old
- * scan_swap_map_slots() behaviour on a rotating disk), not by 6.12's per-CPU cluster allocator; the
- * offsets differ from a real SSD's, the counts and the rules do not.
+ * Simplifications (documented):
+ * - slots are handed out by a next-fit scan from `cluster_next` (the old scan_swap_map_slots()
+ *   behaviour on a rotating disk), not by 6.12's per-CPU cluster allocator; the offsets differ from a
+ *   real SSD's.
+ * - no swap slots cache (mm/swap_slots.c, still in 6.12, removed in 6.15): 6.12's folio_alloc_swap()
+ *   takes order-0 slots from a per-CPU cache refilled SWAP_BATCH (64) slots at a time by
+ *   get_swap_pages() (each marked SWAP_HAS_CACHE and counted in inuse_pages / out of nr_swap_pages at
+ *   refill), and free_swap_slot() parks freed slots (swap_map = SWAP_HAS_CACHE) in a per-CPU return
+ *   cache that is flushed 64 at a time; the cache is active while free swap exceeds
+ *   5 × 64 slots per online CPU. So on a real 6.12 machine SwapFree and /proc/swaps' Used move in
+ *   steps of up to 64 slots per CPU; mmlab allocates and frees slot by slot, and its SwapFree counts
+ *   exactly the slots that hold a page or a PTE reference.
  */
 import type { MachineState } from "../kernel/machine";
 

@@ -355,7 +355,8 @@ describe("big touches stay cheap to show", () => {
     const p = m.spawn("sh");
     const a = p.mmap("64MiB");
     const t = a.touch();
-    expect(t.faults.length).toBe(16384);
+    expect(t.faultCount).toBe(16384);
+    expect(t.faults.length).toBe(64); // the first records only
     expect(t.trace.length).toBeLessThan(400);
     expect(t.trace.at(-1)!.text).toMatch(/more pages touched/);
     expect(t.toString().length).toBeLessThan(60000);
