@@ -165,7 +165,7 @@ export function va_split(va: bigint): [number, number] {
 
 /** bits [shift, shift+bits) of the address (hi:lo): pgd_index(), pmd_index(), pte_index() */
 export function va_bits_at(hi: number, lo: number, shift: number, bits: number): number {
-  const mask = bits >= 32 ? 0xffffffff : 2 ** bits - 1;
+  const mask = bits >= 32 ? 0xffffffff : (1 << bits) - 1;
   let v: number;
   if (shift >= 32) v = hi >>> (shift - 32);
   else if (shift === 0) v = lo;
