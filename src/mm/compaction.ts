@@ -14,23 +14,63 @@
  * try_to_compact_pages() and __alloc_pages_direct_compact() for the allocator's slow path (installed as
  * reclaim_hooks.compact).
  *
- * Simplifications, on purpose: no pageblock skip bits and no cached scanner positions (every run starts
- * at the zone's ends, as compact_memory and MIN_COMPACT_PRIORITY do); no fast_isolate_freepages() /
- * fast_find_migrateblock() free-list searches (the linear scanners alone, which is what an order -1 run
- * uses anyway); no deferral (compaction_deferred); no capture of the freed block (no capture_control);
- * no per-CPU lists to drain (page_alloc.ts has none). Page-cache pages are on the LRU but only anonymous
- * pages are migrated (file migration is not modelled): the migrate scanner reports page-cache pages as
- * not movable. A multi-page allocated block is skipped whole by both scanners, as the kernel skips a
- * compound page.
+ * Modelled as 6.12 does it: compaction_suit_allocation_order() / compaction_suitable() (watermark +
+ * compact_gap, fragmentation index vs extfrag_threshold for costly orders); __compact_finished() (scanners
+ * met, pageblock-aligned migrate_pfn, the free lists and find_suitable_fallback()); the finish_pageblock
+ * rescan and check_drain's reset of last_migrated_pfn; suitable_migration_source()'s
+ * pageblock_skip_persistent(); isolate_migratepages_block()'s per-frame tests and counts;
+ * suitable_migration_target() with `cc->order > 0 ? cc->order : pageblock_order`; isolate_freepages() and
+ * isolate_freepages_block() (stride 1); fast_isolate_freepages() + fast_isolate_around() for every run
+ * with cc->order > 0; __isolate_free_page() with its watermark and move_freepages_block();
+ * compaction_alloc() / compaction_free() on the per-order cc->freepages[] lists (split as expand() does);
+ * release_free_list(); migrate_pages()'s unmap-all-then-move batch (mm/migrate.ts); the counters
+ * compact_migrate_scanned, compact_free_scanned, compact_isolated (both scanners, fast path included),
+ * compact_stall/success/fail, pgmigrate_success/fail.
+ *
+ * Simplifications, on purpose, and what they change:
+ * - No pageblock skip bits and no cached scanner positions (zone->compact_cached_*_pfn,
+ *   compact_init_*_pfn): every run starts at the zone's ends and ignores skip hints. So
+ *   fast_find_migrateblock() is never used (6.12 returns from it at once when cc->ignore_skip_hint, as for
+ *   compact_memory and MIN_COMPACT_PRIORITY; a kcompactd or SYNC_LIGHT direct run of order > 3 for a
+ *   movable request would use it to jump the migrate scanner to a pageblock with free pages), and
+ *   fast_isolate_freepages() always searches as on a zone whose skip bits were never reset
+ *   (compact_init_free_pfn 0: the deep "scan_start" search every time).
+ * - A targeted run (compact_zone_order(), direct or not) is one pass at MIGRATE_SYNC_LIGHT over the whole
+ *   zone with skip hints ignored and ignore_block_suitable false. That matches no single 6.12 priority:
+ *   the slow path starts at COMPACT_PRIO_ASYNC (MIGRATE_ASYNC: only pageblocks of the request's
+ *   migratetype as sources, skip-on-failure per cc->order block, free scanner stride up to 32) and raises
+ *   it on retries up to COMPACT_PRIO_SYNC_LIGHT for costly orders (cached positions, skip hints honoured,
+ *   whole_zone false: scanners meeting give COMPACT_PARTIAL_SKIPPED, here COMPACT_COMPLETE) or
+ *   MIN_COMPACT_PRIORITY otherwise (also ignore_block_suitable: free pages taken from any pageblock).
+ *   kcompactd_do_work() is the closest: SYNC_LIGHT, GFP_KERNEL, no capture; on a fresh zone it differs by
+ *   the result name at meeting, by fast_find_migrateblock() (order > 3), and by the skip bits it sets and
+ *   honours within the run (the linear free scanner passes over a pageblock fast_isolate_around() scanned
+ *   to its end; a failed migration makes it isolate the rest of the pageblock: the "goto rescan").
+ * - No deferral (compaction_deferred()/defer_compaction(): every request compacts), no capture of the
+ *   freed block (capture_control: 6.12 hands a direct compactor the block of exactly cc->order that
+ *   __free_one_page() merges from a freed source, and stops after that batch; here the run goes on to
+ *   the pageblock-aligned compact_finished() check and the retry takes the free lists' block), no
+ *   per-CPU lists (freed sources reach the buddy lists at once, so they merge, and
+ *   fast_isolate_freepages() sees them, sooner than in 6.12, where they wait on the pcp list until
+ *   check_drain or a bulk free).
+ * - Only anonymous pages migrate: page-cache pages are on the LRU but reported as not movable (file
+ *   migration is not modelled). Non-LRU movable pages (zsmalloc, balloon) do not exist here.
+ * - Compound pages: the model marks every multi-page allocation head/tail; it treats as compound (for
+ *   pageblock_skip_persistent()) LRU folios, slab pages and kmalloc_large() blocks, which 6.12 allocates
+ *   with __GFP_COMP, and as plain pages every other alloc_pages() block.
+ * - The migrate scanner's too_many_isolated() throttle never fires (one compactor, at most one batch
+ *   isolated) and is not modelled; hugetlb pages and large folios below pageblock_order (mTHP, which an
+ *   order -1 run would isolate and migrate whole) do not exist here; no page is ever under writeback, so
+ *   ISOLATE_ASYNC_MIGRATE's writeback test never applies.
  */
 import type { MachineState } from "../kernel/machine";
 import { hex } from "../lib/units";
-import { __GFP_DIRECT_RECLAIM, __GFP_IO, GFP_KERNEL, gfp_migratetype } from "./gfp";
+import { __GFP_DIRECT_RECLAIM, __GFP_FS, __GFP_IO, __GFP_MEMALLOC, __GFP_NOMEMALLOC, GFP_KERNEL, gfp_migratetype } from "./gfp";
 import { PG_anon, PG_buddy, PG_head, PG_kernel, PG_lru, PG_reserved, PG_slab, PG_table, PG_tail, PG_vmalloc, PG_zero } from "./memmap";
-import { MIGRATE_CMA, MIGRATE_ISOLATE, MIGRATE_MOVABLE, MIGRATE_PCPTYPES, MIGRATE_RECLAIMABLE, MIGRATE_UNMOVABLE, WMARK_MIN, __del_page_from_free_list, migratetype_is_mergeable, migratetype_names, move_to_free_list, type zone } from "./mmzone";
+import { MIGRATE_CMA, MIGRATE_ISOLATE, MIGRATE_MOVABLE, MIGRATE_PCPTYPES, MIGRATE_TYPES, MIGRATE_RECLAIMABLE, MIGRATE_UNMOVABLE, WMARK_MIN, __del_page_from_free_list, migratetype_is_mergeable, migratetype_names, move_to_free_list, type zone } from "./mmzone";
 import { ALLOC_CMA, ALLOC_WMARK_MASK, PAGE_ALLOC_COSTLY_ORDER, __free_pages, __zone_watermark_ok, fallbacks, reclaim_hooks } from "./page_alloc";
 import { folio_expected_refs, migrate_pages, putback_movable_pages } from "./migrate";
-import { folio_isolate_lru } from "./swap";
+import { PG_swapcache, folio_isolate_lru } from "./swap";
 
 const F = "mm/compaction.c";
 
@@ -118,6 +158,10 @@ export interface compact_control {
   nr_migratepages: number;
   total_migrate_scanned: number;
   total_free_scanned: number;
+  /** fast_isolate_freepages(): the free-list order the search starts from (compact_zone_order sets it to cc->order) */
+  search_order: number;
+  /** fast_isolate_freepages() searches that found nothing, since the last that did */
+  fast_search_fail: number;
   run: compact_run;
 }
 
@@ -213,7 +257,10 @@ function find_suitable_fallback(ms: MachineState, z: zone, order: number, mt: nu
 /**
  * __isolate_free_page() (mm/page_alloc.c; here because only compaction uses it): take a free block off its
  * list as an allocation would, if the zone stays above the min watermark plus the block; a block of at
- * least half a pageblock turns its pageblock(s) MOVABLE. Returns the pages isolated, 0 if refused.
+ * least half a pageblock turns its pageblock(s) MOVABLE: 6.12 calls move_freepages_block(zone, page, mt,
+ * MIGRATE_MOVABLE) for every mergeable type, MOVABLE included, so the pageblock's other free blocks go to
+ * the tails of their MOVABLE lists even when the type does not change. Returns the pages isolated, 0 if
+ * refused.
  */
 export function __isolate_free_page(ms: MachineState, z: zone, pfn: number, order: number): number {
   const mt = ms.get_pageblock_migratetype(pfn);
@@ -228,19 +275,24 @@ export function __isolate_free_page(ms: MachineState, z: zone, pfn: number, orde
     const end = pfn + (1 << order) - 1;
     for (let p = pfn; p < end; p += ms.pageblock_nr_pages) {
       const bmt = ms.get_pageblock_migratetype(p);
-      if (migratetype_is_mergeable(bmt) && bmt !== MIGRATE_MOVABLE) move_freepages_block(ms, z, p, bmt, MIGRATE_MOVABLE);
+      if (migratetype_is_mergeable(bmt)) move_freepages_block(ms, z, p, bmt, MIGRATE_MOVABLE);
     }
   }
   return 1 << order;
 }
 
-/** move_freepages_block(): the pageblock's free blocks go to the new type's lists; the pageblock is retyped */
+/**
+ * move_freepages_block() → prep_move_freepages_block() + __move_freepages_block() (mm/page_alloc.c 6.12):
+ * nothing (-1) if the pageblock straddles the zone's ends; else every free block of the pageblock goes to
+ * the tail of the new type's list (move_to_free_list: list_move_tail) and the pageblock is retyped.
+ */
 function move_freepages_block(ms: MachineState, z: zone, pfn: number, old_mt: number, new_mt: number): void {
   const mm = ms.mem_map;
   const start = pageblock_start_pfn(ms, pfn);
   const end = start + ms.pageblock_nr_pages;
-  for (let p = start; p < end && p < ms.max_pfn; ) {
-    if (mm.zoneid[p] === z.id && mm.flags[p]! & PG_buddy) {
+  if (!z.zone_spans_pfn(start) || !z.zone_spans_pfn(end - 1)) return;
+  for (let p = start; p < end; ) {
+    if (mm.flags[p]! & PG_buddy) {
       const o = mm.order[p]!;
       move_to_free_list(mm, z, p, o, old_mt, new_mt);
       p += 1 << o;
@@ -249,10 +301,14 @@ function move_freepages_block(ms: MachineState, z: zone, pfn: number, old_mt: nu
   ms.set_pageblock_migratetype(start, new_mt);
 }
 
-/** suitable_migration_target(): not a free block of a pageblock or more; a MOVABLE or CMA pageblock */
+/**
+ * suitable_migration_target(): the pageblock's first frame is not a free block of cc->order or more (of a
+ * pageblock or more for an order -1 run: `cc->order > 0 ? cc->order : pageblock_order`, 6.12); the
+ * pageblock is MOVABLE or CMA (is_migrate_movable()), unless ignore_block_suitable.
+ */
 function suitable_migration_target(ms: MachineState, cc: compact_control, pfn: number): boolean {
   const mm = ms.mem_map;
-  if (mm.flags[pfn]! & PG_buddy && mm.order[pfn]! >= ms.pageblock_order) return false;
+  if (mm.flags[pfn]! & PG_buddy && mm.order[pfn]! >= (cc.order > 0 ? cc.order : ms.pageblock_order)) return false;
   if (cc.ignore_block_suitable) return true;
   const mt = ms.get_pageblock_migratetype(pfn);
   return mt === MIGRATE_MOVABLE || mt === MIGRATE_CMA;
@@ -312,12 +368,178 @@ function isolate_freepages_block(ms: MachineState, cc: compact_control, start: n
   return { isolated: total, stop: pfn };
 }
 
+/** freelist_scan_limit(): (COMPACT_CLUSTER_MAX >> min(BITS_PER_LONG - 1, fast_search_fail)) + 1 */
+function freelist_scan_limit(cc: compact_control): number {
+  return Math.floor(COMPACT_CLUSTER_MAX / 2 ** Math.min(63, cc.fast_search_fail)) + 1;
+}
+
+/** next_search_order(): search the orders below cc->order round-robin; -1 once the search wrapped */
+function next_search_order(cc: compact_control, order: number): number {
+  order--;
+  if (order < 0) order = cc.order - 1;
+  if (order === cc.search_order) {
+    cc.search_order--;
+    if (cc.search_order < 0) cc.search_order = cc.order - 1;
+    return -1;
+  }
+  return order;
+}
+
 /**
- * isolate_freepages(): walk pageblocks down from cc.free_pfn to the pageblock above the migrate scanner,
- * isolating free pages from suitable targets until there are enough for the pages to migrate.
+ * move_freelist_head(): rotate a free list so that `pfn` heads it (list_cut_before + list_splice_tail: the
+ * entries before it go, in order, after the old tail), so a later reverse search meets unscanned pages first.
+ */
+function move_freelist_head(ms: MachineState, z: zone, order: number, mt: number, pfn: number): void {
+  const li = order * MIGRATE_TYPES + mt;
+  const mm = ms.mem_map;
+  const head = z.list_head[li]!;
+  if (head === pfn) return; // list_is_first()
+  const tail = z.list_tail[li]!;
+  const before = mm.prev[pfn]!;
+  mm.next[tail] = head;
+  mm.prev[head] = tail;
+  mm.next[before] = -1;
+  mm.prev[pfn] = -1;
+  z.list_head[li] = pfn;
+  z.list_tail[li] = before;
+}
+
+/** C's unsigned long (64-bit) PFN arithmetic for fast_isolate_freepages(): the scanners can have crossed */
+const ULONG = (1n << 64n) - 1n;
+function ulong_to_pfn(v: bigint): number {
+  return v > BigInt(Number.MAX_SAFE_INTEGER) ? Infinity : Number(v);
+}
+
+/**
+ * fast_isolate_around() (6.12): if still short of free pages, isolate_freepages_block() over the whole
+ * pageblock around `pfn` (no suitable_migration_target() check: the page came off a MOVABLE free list).
+ * (It then sets the pageblock's skip bit when scanned to the end; skip bits are not modelled.)
+ */
+function fast_isolate_around(ms: MachineState, cc: compact_control, pfn: number): void {
+  const z = cc.zone;
+  if (cc.nr_freepages >= cc.nr_migratepages) return;
+  if (cc.direct_compaction && cc.mode === "MIGRATE_ASYNC") return;
+  const start = Math.max(pageblock_start_pfn(ms, pfn), z.zone_start_pfn);
+  const end = Math.min(pageblock_end_pfn(ms, pfn), z.zone_end_pfn);
+  if (!pageblock_pfn_to_page(ms, start, end, z)) return;
+  isolate_freepages_block(ms, cc, start, end);
+}
+
+/**
+ * fast_isolate_freepages() (6.12), which isolate_freepages() tries first in every targeted run (cc->order
+ * > 0; an order -1 run returns at once): search the MOVABLE free lists of the orders below cc->order,
+ * round-robin from cc->search_order, each from its tail (list_for_each_entry_reverse), for a free block
+ * in the top quarter of the space between the scanners (a candidate in the top half shortens the search);
+ * rotate the list (move_freelist_head), isolate the block, then the rest of its pageblock
+ * (fast_isolate_around). If none is found, the free scanner restarts at the highest pageblock seen with
+ * a free block (or, for direct compaction, at the middle of the space).
+ * Modelled precisely but for the zone's cached state: zone->compact_init_free_pfn is taken as 0 (the
+ * skip bits were never reset by __reset_isolation_suitable(), the state of a zone no kswapd has put to
+ * sleep after a direct compaction), so every call is a "scan_start" search (limit pageblock_nr_pages/2),
+ * and zone->compact_cached_free_pfn is not kept (each run starts at the zone's end anyway).
+ */
+function fast_isolate_freepages(ms: MachineState, cc: compact_control): void {
+  const z = cc.zone;
+  const mm = ms.mem_map;
+  if (cc.order <= 0) return; // "Full compaction passes in a negative order"
+  let limit = Math.max(1, freelist_scan_limit(cc) >> 1);
+  let nr_scanned = 0;
+  let highest = 0;
+  let page = -1;
+  // "If starting the scan, use a deeper search": cc->free_pfn >= zone->compact_init_free_pfn (0 here)
+  const scan_start = true;
+  limit = ms.pageblock_nr_pages >> 1;
+  // "Preferred point is in the top quarter of the scan space but take a pfn from the top half if the search is problematic."
+  const pb = BigInt(ms.pageblock_nr_pages);
+  const distance = (BigInt(cc.free_pfn) - BigInt(cc.migrate_pfn)) & ULONG;
+  let low = (BigInt(cc.free_pfn) - (distance >> 2n)) & ULONG;
+  low -= low % pb;
+  let min = (BigInt(cc.free_pfn) - (distance >> 1n)) & ULONG;
+  min -= min % pb;
+  if (min > low) low = min; // WARN_ON_ONCE
+  const low_pfn = ulong_to_pfn(low);
+  const min_pfn = ulong_to_pfn(min);
+  cc.search_order = Math.min(cc.order - 1, cc.search_order);
+  for (let order = cc.search_order; page < 0 && order >= 0; order = next_search_order(cc, order)) {
+    if (!z.nr_free[order]) continue;
+    let order_scanned = 0;
+    let high_pfn = 0;
+    let freepage = -1; // -1: the list head itself (the walk ran off the end)
+    for (let pfn = z.list_tail[order * MIGRATE_TYPES + MIGRATE_MOVABLE]!; pfn !== -1; pfn = mm.prev[pfn]!) {
+      order_scanned++;
+      nr_scanned++;
+      if (pfn >= highest) highest = Math.max(pageblock_start_pfn(ms, pfn), z.zone_start_pfn);
+      if (pfn >= low_pfn) {
+        cc.fast_search_fail = 0;
+        cc.search_order = order;
+        page = freepage = pfn;
+        break;
+      }
+      if (pfn >= min_pfn && pfn > high_pfn) {
+        high_pfn = pfn;
+        limit >>>= 1; // "Shorten the scan if a candidate is found"
+      }
+      if (order_scanned >= limit) {
+        freepage = pfn;
+        break;
+      }
+    }
+    // "Use a maximum candidate pfn if a preferred one was not found"
+    if (page < 0 && high_pfn) page = freepage = high_pfn;
+    // "Reorder to so a future search skips recent pages"
+    if (freepage >= 0) move_freelist_head(ms, z, order, MIGRATE_MOVABLE, freepage);
+    if (page >= 0) {
+      const n = __isolate_free_page(ms, z, page, order);
+      if (n) {
+        nr_scanned += n - 1;
+        cc.nr_freepages += n;
+        cc.freepages[order]!.push(page); // list_add_tail
+        ms.vmstat.compact_isolated += n;
+        cc.run.isolated_free += n;
+        const bstart = pageblock_start_pfn(ms, page);
+        const last = cc.run.free_blocks[cc.run.free_blocks.length - 1];
+        if (last && last.start === bstart) last.isolated += n;
+        else cc.run.free_blocks.push({ start: bstart, scanned: 0, isolated: n });
+        if (ms.trace.on) ms.trace.emit("fast_isolate_freepages", F, `free-list search: order-${order} Movable block ${hex(page)} isolated (${page >= low_pfn ? `in the top quarter of the scan space, ≥ ${hex(low_pfn)}` : `none in the top quarter ≥ ${hex(low_pfn)}: the highest seen in the top half, ≥ ${hex(min_pfn)}`})`, { pfn: page, order });
+      } else {
+        // "If isolation fails, abort the search"
+        order = cc.search_order + 1;
+        page = -1;
+      }
+    }
+    if (cc.nr_freepages >= cc.nr_migratepages) break;
+    if (order_scanned >= limit) limit = Math.max(1, limit >>> 1);
+  }
+  if (page < 0) {
+    cc.fast_search_fail++;
+    if (scan_start) {
+      // "Use the highest PFN found above min. If one was not found, be pessimistic for direct compaction and use the min mark."
+      if (highest >= min_pfn) {
+        page = highest;
+        cc.free_pfn = highest;
+      } else if (cc.direct_compaction && min_pfn < ms.max_pfn && ms.pfn_valid(min_pfn)) {
+        page = pageblock_pfn_to_page(ms, min_pfn, Math.min(pageblock_end_pfn(ms, min_pfn), z.zone_end_pfn), z) ? min_pfn : -1;
+        if (page >= 0 && !suitable_migration_target(ms, cc, page)) page = -1;
+        cc.free_pfn = min_pfn;
+      }
+      if (ms.trace.on && page >= 0) ms.trace.emit("fast_isolate_freepages", F, `free-list search found no Movable block in the top quarter: the free scanner restarts at ${hex(cc.free_pfn)}`, { free_pfn: cc.free_pfn });
+    }
+  }
+  cc.total_free_scanned += nr_scanned;
+  if (page < 0) return;
+  fast_isolate_around(ms, cc, page);
+}
+
+/**
+ * isolate_freepages(): fast_isolate_freepages() first, and nothing more if it isolated anything; else walk
+ * pageblocks down from cc.free_pfn to the pageblock above the migrate scanner, isolating free pages from
+ * suitable targets until there are enough for the pages to migrate. (Stride 1: sync modes only. The
+ * skip-bit test isolation_suitable() is not modelled: every run here ignores skip hints.)
  */
 function isolate_freepages(ms: MachineState, cc: compact_control): void {
   const z = cc.zone;
+  fast_isolate_freepages(ms, cc);
+  if (cc.nr_freepages) return;
   const pb = ms.pageblock_nr_pages;
   let isolate_start_pfn = cc.free_pfn;
   let block_start_pfn = pageblock_start_pfn(ms, isolate_start_pfn);
@@ -434,13 +656,16 @@ function isolate_migratepages_block(ms: MachineState, cc: compact_control, low_p
       continue;
     }
     if (f & PG_head && mm.order[low_pfn]! > 0) {
-      // PageCompound(): skip it whole
+      // A multi-page block, stepped over whole. 6.12 skips a compound page at once (PageCompound() +
+      // skip_isolation_on_order()) or walks a non-LRU one page by page (!PageLRU: isolate_fail); both
+      // count its frames up to end_pfn, which is all we count (a block of more than a pageblock that
+      // began here is not scanned past the pageblock: the next one's frames are its tails).
       const n = 1 << mm.order[low_pfn]!;
       const why = page_unmovable_reason(ms, low_pfn) ?? "kernel page";
       const inside = Math.min(n, end_pfn - low_pfn);
       scan.unmovable[why] = (scan.unmovable[why] ?? 0) + inside;
-      low_pfn += n - 1;
-      nr_scanned += n - 1;
+      low_pfn += inside - 1;
+      nr_scanned += inside - 1;
       continue;
     }
     if (f === 0 || f & PG_tail) {
@@ -457,10 +682,17 @@ function isolate_migratepages_block(ms: MachineState, cc: compact_control, low_p
       scan.unmovable[why] = (scan.unmovable[why] ?? 0) + 1;
       continue;
     }
-    // "Migration will fail if an anonymous page is pinned in memory": more references than mappings
-    // (the swap cache holds one more)
-    if (mm.refcount[low_pfn]! > folio_expected_refs(ms, low_pfn)) {
+    // "Migration will fail if an anonymous page is pinned in memory": 6.12 tests this only when
+    // folio_mapping() is NULL, i.e. not for a page in the swap cache (its mapping is the swap space): such
+    // a page is isolated even if pinned and fails in migrate_pages() (pgmigrate_fail) instead
+    const swapcache = ms.lru !== undefined && (ms.lru.flags2[low_pfn]! & PG_swapcache) !== 0;
+    if (!swapcache && mm.refcount[low_pfn]! > folio_expected_refs(ms, low_pfn)) {
       scan.unmovable.pinned = (scan.unmovable.pinned ?? 0) + 1;
+      continue;
+    }
+    // "Only allow to migrate anonymous pages in GFP_NOFS context": a swap-cache page has a mapping
+    if (swapcache && !(cc.gfp_mask & __GFP_FS)) {
+      scan.unmovable["not isolated"] = (scan.unmovable["not isolated"] ?? 0) + 1;
       continue;
     }
     if (!folio_isolate_lru(ms, low_pfn)) {
@@ -489,8 +721,25 @@ function isolate_migratepages_block(ms: MachineState, cc: compact_control, low_p
 }
 
 /**
+ * pageblock_skip_persistent(): the pageblock's first frame belongs to a compound page of pageblock_order
+ * or more (a THP, a slab or kmalloc_large() block of 2 MiB+), which never migrates and leaves no free
+ * page in the pageblock. Compound here means what 6.12 allocates with __GFP_COMP and the model can tell
+ * apart: LRU folios, slab pages, kmalloc_large() blocks; other multi-page blocks (alloc_pages() without
+ * __GFP_COMP) are not compound and get scanned.
+ */
+function pageblock_skip_persistent(ms: MachineState, pfn: number): boolean {
+  const mm = ms.mem_map;
+  const head = mm.flags[pfn]! & PG_head ? pfn : enclosing_head(ms, pfn);
+  if (head < 0 || !(mm.flags[head]! & PG_head) || mm.order[head]! < ms.pageblock_order) return false;
+  return (mm.flags[head]! & (PG_lru | PG_slab)) !== 0 || (ms.slab?.large.has(head) ?? false);
+}
+
+/**
  * isolate_migratepages(): from cc.migrate_pfn, the first pageblock (below the free scanner) that has
- * something to isolate; records where the migrate scanner stopped.
+ * something to isolate; records where the migrate scanner stopped. A pageblock that
+ * suitable_migration_source() rejects (pageblock_skip_persistent(), for every mode) is passed over
+ * without a frame scanned, and the loop goes on to the next pageblock. (fast_find_migrateblock() is not
+ * called: it returns at once when skip hints are ignored, as in every run here.)
  */
 function isolate_migratepages(ms: MachineState, cc: compact_control): "ISOLATE_NONE" | "ISOLATE_SUCCESS" {
   const z = cc.zone;
@@ -500,7 +749,17 @@ function isolate_migratepages(ms: MachineState, cc: compact_control): "ISOLATE_N
   let block_end_pfn = pageblock_end_pfn(ms, low_pfn);
   for (; block_end_pfn <= cc.free_pfn; low_pfn = block_end_pfn, block_start_pfn = block_end_pfn, block_end_pfn += pb) {
     if (!pageblock_pfn_to_page(ms, block_start_pfn, block_end_pfn, z)) continue;
-    // (isolation_suitable(): no skip bits here; suitable_migration_source() is true for sync compaction)
+    // (isolation_suitable(): skip hints are ignored here)
+    // suitable_migration_source(): false for a pageblock a compound page of pageblock_order or more
+    // fills; otherwise true for sync compaction (the block-type test is for MIGRATE_ASYNC direct only)
+    if (pageblock_skip_persistent(ms, block_start_pfn)) {
+      const scan = scan_of(ms, cc, pageblock_start_pfn(ms, block_start_pfn));
+      const head = ms.mem_map.flags[block_start_pfn]! & PG_head ? block_start_pfn : enclosing_head(ms, block_start_pfn);
+      const why = page_unmovable_reason(ms, head) ?? "kernel page";
+      scan.unmovable[why] = (scan.unmovable[why] ?? 0) + (block_end_pfn - block_start_pfn);
+      if (ms.trace.on) ms.trace.emit("suitable_migration_source", F, `migrate scanner, pageblock ${hex(scan.start)}: filled by an order-${ms.mem_map.order[head]} compound page (${why}; pageblock_skip_persistent): not scanned`, { start: scan.start });
+      continue;
+    }
     const scan = scan_of(ms, cc, pageblock_start_pfn(ms, block_start_pfn));
     low_pfn = isolate_migratepages_block(ms, cc, low_pfn, block_end_pfn, scan);
     break;
@@ -584,10 +843,26 @@ export function new_compact_control(ms: MachineState, z: zone, o: { order: numbe
     nr_migratepages: 0,
     total_migrate_scanned: 0,
     total_free_scanned: 0,
+    search_order: o.order,
+    fast_search_fail: 0,
     run: undefined as unknown as compact_run,
   };
   cc.run = { zone: z, order: o.order, migratetype: cc.migratetype, mode: o.mode, result: "COMPACT_CONTINUE", migrate_scanned: 0, free_scanned: 0, isolated_migrate: 0, isolated_free: 0, migrated: 0, failed: 0, moves: [], blocks: [], free_blocks: [], migrate_pfn: 0, free_pfn: 0 };
   return cc;
+}
+
+/**
+ * compact_zone()'s check_drain step: once the migrate scanner has left the cc->order-aligned block it last
+ * migrated from, 6.12 drains the per-CPU lists (none here) and zeroes last_migrated_pfn, so that the next
+ * batch is not a finish_pageblock rescan: for orders below pageblock_order a pageblock is then isolated 32
+ * pages at a time throughout, not 32 and then the rest.
+ */
+function check_drain(cc: compact_control, last_migrated_pfn: number): number {
+  if (cc.order > 0 && last_migrated_pfn) {
+    const current_block_start = cc.migrate_pfn - (cc.migrate_pfn % 2 ** cc.order); // block_start_pfn(pfn, order)
+    if (last_migrated_pfn < current_block_start) return 0;
+  }
+  return last_migrated_pfn;
 }
 
 /** how many moves a run keeps (the counts are exact beyond it) */
@@ -634,7 +909,10 @@ export function compact_zone(ms: MachineState, cc: compact_control): compact_run
       // (as in 6.12, last_migrated_pfn 0 counts as pageblock 0: a zone starting there begins so)
       cc.finish_pageblock = pageblock_start_pfn(ms, last_migrated_pfn) === pageblock_start_pfn(ms, iteration_start_pfn);
       const iso = isolate_migratepages(ms, cc);
-      if (iso === "ISOLATE_NONE") continue;
+      if (iso === "ISOLATE_NONE") {
+        last_migrated_pfn = check_drain(cc, last_migrated_pfn);
+        continue;
+      }
       last_migrated_pfn = Math.max(z.zone_start_pfn, pageblock_start_pfn(ms, cc.migrate_pfn - 1));
       const scan = cc.run.blocks[cc.run.blocks.length - 1]!;
       tr.depth++;
@@ -656,6 +934,7 @@ export function compact_zone(ms: MachineState, cc: compact_control): compact_run
           break;
         }
       }
+      last_migrated_pfn = check_drain(cc, last_migrated_pfn);
     }
   } finally {
     tr.depth--;
@@ -702,7 +981,9 @@ export function compact_nodes(ms: MachineState): compact_run[] {
 
 /**
  * compact_zone_order(): a targeted run for an order-`order` allocation of `gfp_mask` (its migratetype):
- * sync-light, whole zone. Stops with COMPACT_SUCCESS as soon as such a block is free.
+ * MIGRATE_SYNC_LIGHT, whole zone, skip hints ignored, ignore_block_suitable false, search_order = order
+ * (see the header for how this differs from 6.12's priorities). Stops with COMPACT_SUCCESS as soon as
+ * __compact_finished() finds such a block at a pageblock-aligned migrate_pfn.
  */
 export function compact_zone_order(ms: MachineState, z: zone, order: number, gfp_mask: number, alloc_flags: number, highest_zoneidx: number, direct: boolean): compact_run {
   const cc = new_compact_control(ms, z, { order, mode: "MIGRATE_SYNC_LIGHT", gfp_mask, alloc_flags, highest_zoneidx, direct });
@@ -732,11 +1013,16 @@ export function try_to_compact_pages(ms: MachineState, gfp_mask: number, order: 
  * __alloc_pages_direct_compact() as __alloc_pages_slowpath() calls it first (before direct reclaim) for a
  * costly order, or any order > 0 that is not movable, when the request may reclaim and do I/O: compact,
  * then retry the free lists. compact_stall counts a run that did not skip; compact_success/fail whether
- * the retry then found a block. Returns undefined when compaction was not tried.
+ * the retry then found a block. Returns undefined when compaction was not tried. (6.12 calls it again
+ * after __alloc_pages_direct_reclaim(), and should_compact_retry() loops raising the priority;
+ * page_alloc.ts's slow path calls this hook once, before reclaim.)
  */
 export function __alloc_pages_direct_compact<R extends { pfn: number }>(ms: MachineState, gfp: number, order: number, alloc_flags: number, zl: zone[], highest_zoneidx: number, retry: () => R): R | undefined {
   if (!order || !(gfp & __GFP_DIRECT_RECLAIM) || !(gfp & __GFP_IO)) return undefined;
   if (!(order > PAGE_ALLOC_COSTLY_ORDER || gfp_migratetype(gfp) !== MIGRATE_MOVABLE)) return undefined;
+  // "Don't try this for allocations that are allowed to ignore watermarks": !gfp_pfmemalloc_allowed()
+  // (of its cases only __GFP_MEMALLOC without __GFP_NOMEMALLOC exists here: no PF_MEMALLOC, no OOM victim)
+  if (gfp & __GFP_MEMALLOC && !(gfp & __GFP_NOMEMALLOC)) return undefined;
   const tr = ms.trace;
   if (tr.on) tr.emit("__alloc_pages_direct_compact", "mm/page_alloc.c", `order ${order} failed at the min watermark: try direct compaction before reclaim (${order > PAGE_ALLOC_COSTLY_ORDER ? `a costly order > ${PAGE_ALLOC_COSTLY_ORDER}` : "a non-movable high-order request"})`);
   tr.depth++;

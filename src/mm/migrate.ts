@@ -6,10 +6,18 @@
  * remove_migration_ptes: every PTE maps the new frame, same bits, TLBs flushed), then the old page is
  * freed and the new one goes back on the LRU. pgmigrate_success / pgmigrate_fail count pages.
  *
- * Simplifications: order-0 anonymous pages only (what compaction isolates here); the unmap and move
- * phases are done page by page, in the list's order (the kernel batches the unmaps, same outcome: the
- * same destination for each page, the same PTEs); no retries (a page whose references do not match its
- * mappings is pinned, and migration of it fails at once as it would after its retries).
+ * As 6.12's migrate_pages_batch() does for a batch (compaction's are at most a pageblock, below
+ * NR_MAX_BATCHED_MIGRATION): the unmap phase first gives every page its destination, in list order
+ * (compaction_alloc() may run the free scanners then, before any source of the batch is freed), stopping
+ * at -ENOMEM (the pages already given one are still moved, the rest stay on the list, pgmigrate_fail
+ * counts the one that found none); then the move phase, in list order.
+ *
+ * Simplifications: order-0 anonymous pages only (what compaction isolates here); no retries: a page whose
+ * references do not match its mappings (pinned) fails at once and its destination goes straight back
+ * through put_new_folio (6.12 retries it, NR_MAX_MIGRATE_ASYNC_RETRY passes then one by one in the
+ * requested mode, and it fails the same way, pgmigrate_fail +1; only the position of the returned
+ * destination on cc->freepages[0] relative to other returned ones could differ). The old page is freed
+ * straight to the buddy allocator (6.12: to the per-CPU list; page_alloc.ts has none).
  */
 import type { MachineState } from "../kernel/machine";
 import { hex } from "../lib/units";
@@ -46,19 +54,27 @@ export function migrate_pages(ms: MachineState, from: number[], get_new_folio: (
   const was = tr.on;
   const res: migrate_result = { nr_succeeded: 0, nr_failed: 0, moves: [] };
   const failed: number[] = [];
+  // migrate_pages_batch(), unmap phase: every page of the batch gets its destination first, in list order
+  // (compaction_alloc may run the free scanner), before any source is freed; -ENOMEM stops the phase and
+  // the pages already given one are still moved ("goto move")
+  const dsts: number[] = [];
+  for (const src of from) {
+    const dst = get_new_folio(src);
+    if (dst < 0) {
+      res.nr_failed++;
+      res.err = "ENOMEM";
+      if (was) tr.emit("migrate_pages", F, `no free page left to migrate PFN ${hex(src)} into: -ENOMEM (${from.length - dsts.length} page${from.length - dsts.length === 1 ? "" : "s"} go back to the LRU)`, { pfn: src });
+      break;
+    }
+    dsts.push(dst);
+  }
   let i = 0;
   try {
-    for (; i < from.length; i++) {
+    // move phase: in list order
+    for (; i < dsts.length; i++) {
       const src = from[i]!;
+      const dst = dsts[i]!;
       const show = was && res.moves.length + failed.length < TRACE_PAGES;
-      // migrate_folio_unmap(): a destination first (compaction_alloc may run the free scanner)
-      const dst = get_new_folio(src);
-      if (dst < 0) {
-        res.nr_failed++;
-        res.err = "ENOMEM";
-        if (was) tr.emit("migrate_pages", F, `no free page left to migrate PFN ${hex(src)} into: -ENOMEM (${from.length - i} page${from.length - i === 1 ? "" : "s"} go back to the LRU)`, { pfn: src });
-        break;
-      }
       if (ms.mem_map.refcount[src]! !== folio_expected_refs(ms, src)) {
         // folio_migrate_mapping(): the reference count is not what the mappings explain: pinned
         put_new_folio(dst);
@@ -86,6 +102,8 @@ export function migrate_pages(ms: MachineState, from: number[], get_new_folio: (
     }
   } finally {
     tr.on = was;
+    // (if a move threw, the destinations not reached go back as unused ones would)
+    for (let j = i + 1; j < dsts.length; j++) put_new_folio(dsts[j]!);
   }
   // the migrated pages leave the list; failed and untried ones stay
   const rest = [...failed, ...from.slice(i)];

@@ -14,6 +14,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { boot, MmError, type Machine, type Process } from "../../src";
+import { PG_swapcache } from "../../src/mm/swap";
 
 const P = 4096;
 
@@ -156,6 +157,24 @@ describe("m.compact(): the whole zone (order -1, as /proc/sys/vm/compact_memory)
     expect(t).toContain("Node 0, zone    DMA32            1            7            0            0            0            0 ");
   });
 
+  it("passes over a pageblock a 2 MiB compound page fills without scanning it (pageblock_skip_persistent)", () => {
+    const m = boot({ arch: "x86_64", ram: "32MiB", kernelImage: "2MiB", thp: false });
+    m.kmalloc("2MiB"); // kmalloc_large(): an order-9 __GFP_COMP block, pageblock 0x1400
+    const r = m.compact("DMA32");
+    // suitable_migration_source() is false for it in every mode: 6 of the 7 pageblocks below the free
+    // scanner's 0x1e00 are scanned, 0x1400 is not (the facade still names what fills it). As in 6.12's
+    // isolate_migratepages_block(), the free order-10 block at 0x1800 counts 1024 from its head (the
+    // PageBuddy skip is not clipped to the pageblock) and its upper half again frame by frame in 0x1a00:
+    // 512 + 512 + 0 + 512 + 1024 + 512 + 512
+    expect(r.zones[0]!.migrateScanned).toBe(3584);
+    expect(r.zones[0]!.blocked).toEqual([
+      { start: 0x1000, migratetype: "Movable", pages: { "kernel image": 512 } },
+      { start: 0x1400, migratetype: "Unmovable", pages: { "kernel page": 512 } },
+    ]);
+    expect(r.trace.some((e) => e.fn === "suitable_migration_source")).toBe(true);
+    m.check();
+  });
+
   it("with no zone compacts every zone (DMA has nothing to move)", () => {
     const { m } = fragmented();
     const r = m.compact();
@@ -191,8 +210,17 @@ describe("a high-order allocation and compaction", () => {
     expect(fns).toContain("__alloc_pages_direct_compact");
     expect(fns).toContain("compact_zone");
     const v = m.ms.vmstat;
-    // a targeted run stops as soon as the block exists: only pageblock 0x1200's 256 pages moved
-    expect([v.compact_stall, v.compact_success, v.compact_fail, v.pgmigrate_success, v.compact_migrate_scanned, v.compact_free_scanned]).toEqual([1, 1, 0, 256, 1024, 1024]);
+    // a targeted run stops as soon as the block exists: only pageblock 0x1200's 256 pages moved.
+    // The free side is 6.12's fast_isolate_freepages() (every run with cc->order > 0 tries it first):
+    // 1st call: migrate_pfn 0x123f, free_pfn 0x1e00: top quarter ≥ 0x1a00, top half ≥ 0x1800. The
+    // Movable lists of orders 8…1 hold one block each (0x1700…0x1602, 8 scanned, none that high), order
+    // 0's is walked from its tail for 256 entries (limit pageblock_nr_pages/2: 0x1601, 0x1201…0x13fd):
+    // nothing; direct compaction then restarts the free scanner at min_pfn 0x1800 and
+    // fast_isolate_around() takes 32 pages from 0x1800–0x183f (64 scanned): 264 + 64.
+    // 2nd call (224 pages to place): migrate_pfn 0x1400, free_pfn 0x1800: top quarter ≥ 0x1600, so the
+    // order-7 block 0x1680 is taken at once (1 + 127 scanned), then 0x1600–0x167f around it (128
+    // scanned, 127 pages): 328 + 128 + 128 = 584.
+    expect([v.compact_stall, v.compact_success, v.compact_fail, v.pgmigrate_success, v.compact_migrate_scanned, v.compact_free_scanned]).toEqual([1, 1, 0, 256, 1024, 584]);
     expect(b.trace.find((e) => e.fn === "steal_suitable_fallback")!.text).toBe("order 9 ≥ pageblock_order 9: claim the whole block 0x1200 for Unmovable (was Movable)");
     for (let i = 1; i < 2048; i += 2) expect(p.read(base + BigInt(i * P), 12).text).toBe(`page ${i}`);
     m.check();
@@ -203,11 +231,43 @@ describe("a high-order allocation and compaction", () => {
     const r = m.compact("DMA32", { order: 9 });
     expect(r.result).toBe("COMPACT_SUCCESS");
     expect(r.migrated).toBe(256);
+    // not direct compaction: when fast_isolate_freepages() finds nothing in the top half (1st batch: 264
+    // free-list entries scanned) the linear free scanner runs from the zone's end (0x1e00: 512 scanned,
+    // 0x1c00–0x1c3f: 64); for the 2nd batch the order-0 list's tail (rotated there by the 1st search)
+    // yields 0x1c41 in the top quarter after 10 entries, and fast_isolate_around() scans 0x1c00–0x1dff
+    expect(r.zones[0]!.freeScanned).toBe(264 + 512 + 64 + 10 + 512);
+    expect(r.moves.slice(0, 2)).toEqual([
+      { from: 0x123e, to: 0x1c01 },
+      { from: 0x123c, to: 0x1c03 },
+    ]);
+    expect(r.moves[32]).toEqual({ from: 0x13fe, to: 0x1c41 });
     expect(r.zones[0]!.after.nr_free[9]).toBe(1);
     // nothing left to do: the watermark check with a free order-9 block passes at once
     const again = m.compact("DMA32", { order: 9 });
     expect(again.result).toBe("COMPACT_SUCCESS");
     expect(again.migrated).toBe(0);
+    m.check();
+  });
+
+  it("below pageblock_order a targeted run takes 32 pages per batch all through the pageblock (check_drain)", () => {
+    const { m } = fragmented();
+    const z = m.findZone("DMA32");
+    // no free block of order 1 or more left in DMA32: only the 1025 order-0 holes
+    m.quietly(() => {
+      for (let o = 10; o >= 1; o--) while (z.nr_free[o]! > 0) m.allocPages(o, "GFP_HIGHUSER_MOVABLE");
+    });
+    const r = m.compact("DMA32", { order: 3 });
+    expect(r.result).toBe("COMPACT_SUCCESS");
+    expect(r.migrated).toBe(256);
+    // 6.12 compact_zone(): after a batch the migrate scanner has left the order-3-aligned block it migrated
+    // from, so check_drain zeroes last_migrated_pfn and the next batch is no finish_pageblock rescan: the
+    // 2nd batch is 0x1240–0x127e (32 pages, highest first), not the rest of the pageblock. Each batch's
+    // destinations come from fast_isolate_freepages(): a tail entry of the order-0 list in the top quarter,
+    // then fast_isolate_around() over its pageblock 0x1c00 from the start.
+    expect(r.moves[32]).toEqual({ from: 0x127e, to: 0x1c41 });
+    expect(r.moves[64]).toEqual({ from: 0x12be, to: 0x1c81 });
+    expect([r.zones[0]!.migrateScanned, r.zones[0]!.freeScanned]).toEqual([1024, 3080]);
+    expect(r.zones[0]!.after.nr_free[9]).toBe(1);
     m.check();
   });
 
@@ -253,6 +313,42 @@ describe("other machines", () => {
     const r = t.compact();
     expect([r.result, r.migrated, r.zones[0]!.migrateScanned, r.zones[0]!.freeScanned]).toEqual(["COMPACT_COMPLETE", 0, 0, 0]);
     t.check();
+  });
+});
+
+describe("pinned pages", () => {
+  it("a pinned page in the swap cache is isolated anyway and fails in migrate_pages() (6.12 tests pins only when folio_mapping() is NULL)", () => {
+    const m = boot({ arch: "x86_64", ram: "32MiB", kernelImage: "2MiB", thp: false, swap: "32MiB" });
+    const p = m.spawn("a");
+    const n = 7500;
+    const ma = p.mmap(n * P);
+    m.quietly(() => {
+      for (let i = 0; i < n; i++) ma.write("a" + i, i * P);
+      for (let i = 0; i < n; i += 3) p.read(ma.addr + BigInt(i * P), 8);
+    });
+    const l = m.ms.lru!;
+    let src = -1;
+    for (let pfn = 0; pfn < m.ms.max_pfn && src < 0; pfn++) if (l.flags2[pfn]! & PG_swapcache && m.ms.mem_map.mapcount[pfn] === 1) src = pfn;
+    expect(src).toBe(0x1800);
+    const keep = BigInt(l.index[src]!) * BigInt(P);
+    // unmap everything but that page and every 8th frame of DMA32's top pageblocks (room to migrate into)
+    m.quietly(() => {
+      for (let i = 0; i < n; i++) {
+        const va = ma.addr + BigInt(i * P);
+        const pa = p.translate(va).pa;
+        const pfn = pa === undefined ? -1 : Number(pa / BigInt(P));
+        if (va !== keep && !(pfn >= 0x1c00 && pfn < 0x2000 && pfn % 8 === 0)) p.munmap(va, P);
+      }
+    });
+    expect([m.ms.mem_map.refcount[src], m.ms.mem_map.mapcount[src]]).toEqual([2, 1]); // the PTE and the swap cache
+    m.ms.mem_map.refcount[src]!++; // a pin
+    const r = m.compact("DMA32");
+    // isolated (compact_isolated: it and its destination), then -EAGAIN in the move (refcount 3, 2 expected)
+    expect([r.vmstat.compact_isolated, r.vmstat.pgmigrate_success, r.vmstat.pgmigrate_fail]).toEqual([2, 0, 1]);
+    expect(r.zones[0]!.blocked.some((b) => "pinned" in b.pages)).toBe(false);
+    expect(Number(p.translate(keep).pa! / BigInt(P))).toBe(src);
+    m.ms.mem_map.refcount[src]!--;
+    m.check();
   });
 });
 
