@@ -81,36 +81,32 @@ export function folio_lru_list(ms: MachineState, pfn: number): number {
   return base + (f & PG_active ? 1 : 0);
 }
 
-/** lruvec_add_folio(): at the head of its list */
-export function lruvec_add_folio(ms: MachineState, pfn: number): void {
+/** lruvec_add_folio() / lruvec_add_folio_tail(): onto the list the page's flags name, at its head or tail */
+function lru_link(ms: MachineState, pfn: number, tail: boolean): void {
   const l = lru_of(ms);
   const lru = folio_lru_list(ms, pfn);
   const k = node_of(ms, pfn) * NR_LRU_LISTS + lru;
-  const h = l.head[k]!;
-  l.next[pfn] = h;
-  l.prev[pfn] = -1;
-  if (h !== -1) l.prev[h] = pfn;
-  else l.tail[k] = pfn;
-  l.head[k] = pfn;
+  // the two ends are mirror images: `toward` is the link pointing into the list from the new page
+  const [end, other, toward, away] = tail ? [l.tail, l.head, l.prev, l.next] : [l.head, l.tail, l.next, l.prev];
+  const e = end[k]!;
+  toward[pfn] = e;
+  away[pfn] = -1;
+  if (e !== -1) away[e] = pfn;
+  else other[k] = pfn;
+  end[k] = pfn;
   l.count[k]!++;
   l.zone_count[ms.mem_map.zoneid[pfn]! * NR_LRU_LISTS + lru]!++;
   ms.mem_map.flags[pfn]! |= PG_lru;
 }
 
+/** lruvec_add_folio(): at the head of its list */
+export function lruvec_add_folio(ms: MachineState, pfn: number): void {
+  lru_link(ms, pfn, false);
+}
+
 /** lruvec_add_folio_tail() */
 export function lruvec_add_folio_tail(ms: MachineState, pfn: number): void {
-  const l = lru_of(ms);
-  const lru = folio_lru_list(ms, pfn);
-  const k = node_of(ms, pfn) * NR_LRU_LISTS + lru;
-  const t = l.tail[k]!;
-  l.prev[pfn] = t;
-  l.next[pfn] = -1;
-  if (t !== -1) l.next[t] = pfn;
-  else l.head[k] = pfn;
-  l.tail[k] = pfn;
-  l.count[k]!++;
-  l.zone_count[ms.mem_map.zoneid[pfn]! * NR_LRU_LISTS + lru]!++;
-  ms.mem_map.flags[pfn]! |= PG_lru;
+  lru_link(ms, pfn, true);
 }
 
 /** lruvec_del_folio(): off its list (PG_lru cleared) */

@@ -3,10 +3,10 @@
  * the previous model got wrong (see the comments in src/mm/vmscan.ts, swapops.ts, memory.ts, mlock.ts).
  */
 import { describe, expect, it, vi } from "vitest";
+import { MiB, ms, pressured, pte } from "./helpers";
 
 vi.setConfig({ testTimeout: 60_000 });
 import { boot, type Machine, type Process } from "../../src/index";
-import type { MachineState } from "../../src/kernel/machine";
 import { entry_pfn, entry_read, pt_format_of, pt_lookup } from "../../src/mm/pgtable";
 import { is_swap_pte, pte_swp_exclusive, pte_swp_offset, swp_entry_to_pte } from "../../src/mm/swapops";
 import { PG_dirty, PG_mlocked } from "../../src/mm/memmap";
@@ -16,24 +16,6 @@ import { balance_pgdat, get_scan_count, new_sc, shrink_active_list, try_to_free_
 import { GFP_HIGHUSER_MOVABLE, GFP_KERNEL } from "../../src/mm/gfp";
 import { do_mlock } from "../../src/mm/mlock";
 
-const MiB = 1 << 20;
-const ms = (m: Machine) => (m as unknown as { ms: MachineState }).ms;
-function pte(m: Machine, p: Process, va: bigint) {
-  const s = ms(m);
-  const slot = pt_lookup(s, p.task().mm!.pgd, va)!;
-  return entry_read(s, pt_format_of(s.arch), slot.table, slot.idx, { lo: 0, hi: 0 });
-}
-/** 128 MiB of RAM, one process that wrote a marker into each of n pages (as swap.test.ts's pressured) */
-function pressured(n: number, opts: { swap?: string; arch?: "x86_64" | "x86" | "x86_pae" } = {}) {
-  const m = boot({ arch: opts.arch ?? "x86_64", ram: "128MiB", swap: opts.swap ?? "64MiB", trace: false });
-  const p = m.spawn();
-  const map = p.mmap(n * 4096);
-  for (let i = 0; i < n; i++) {
-    if (i < 4 || i % 64 === 0) p.write(map.addr + BigInt(i * 4096 + 8), `page ${i}`);
-    else if (i % 64 === 4) p.touch(map.addr + BigInt(i * 4096), Math.min(60, n - i) * 4096);
-  }
-  return { m, p, base: map.addr };
-}
 
 describe("swap PTEs: _PAGE_SWP_EXCLUSIVE on 32-bit is bit 7 (pgtable-2level.h, pgtable-3level.h)", () => {
   it("2-level: offset << 9 | type << 1 | E in bit 7; PAE: the 64-bit layout with E in bit 7; x86-64: bit 3", () => {

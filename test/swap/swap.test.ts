@@ -1,21 +1,14 @@
 import { describe, expect, it, vi } from "vitest";
+import { MiB, ms, pressured, pte } from "./helpers";
 
 vi.setConfig({ testTimeout: 60_000 });
 import { boot, MmError, type Machine, type Process } from "../../src/index";
-import type { MachineState } from "../../src/kernel/machine";
 import { entry_read, pt_format_of, pt_lookup } from "../../src/mm/pgtable";
 import { is_swap_pte, pte_swp_exclusive, pte_swp_offset, swp_entry_to_pte } from "../../src/mm/swapops";
 import { PG_mlocked, PG_unevictable, PG_lru, PG_slab, PG_vmalloc } from "../../src/mm/memmap";
 import { lru_pages, LRU_UNEVICTABLE } from "../../src/mm/swap";
 import { state_equal } from "../../src/kernel/snapshot";
 
-const MiB = 1 << 20;
-const ms = (m: Machine) => (m as unknown as { ms: MachineState }).ms;
-function pte(m: Machine, p: Process, va: bigint) {
-  const s = ms(m);
-  const slot = pt_lookup(s, p.task().mm!.pgd, va)!;
-  return entry_read(s, pt_format_of(s.arch), slot.table, slot.idx, { lo: 0, hi: 0 });
-}
 
 describe("swap entries in PTEs (arch/x86/include/asm/pgtable_64.h, pgtable-2level.h)", () => {
   it("x86-64 / PAE: the offset inverted in bits 9..58, type in 59..63, _PAGE_SWP_EXCLUSIVE = bit 3", () => {
@@ -52,19 +45,6 @@ describe("boot({ swap })", () => {
   });
 });
 
-/** a 128 MiB machine with 64 MiB of swap (MemTotal ~90 MiB on x86-64: a 34 MiB kernel image), one
- * process that wrote a marker into each of N pages */
-function pressured(n: number, opts: { swap?: string; arch?: "x86_64" | "x86" | "x86_pae" } = {}) {
-  const m = boot({ arch: opts.arch ?? "x86_64", ram: "128MiB", swap: opts.swap ?? "64MiB", trace: false });
-  const p = m.spawn();
-  const map = p.mmap(n * 4096);
-  // markers in the first pages and every 64th; the rest touched in one call (p.touch is the bulk path)
-  for (let i = 0; i < n; i++) {
-    if (i < 4 || i % 64 === 0) p.write(map.addr + BigInt(i * 4096 + 8), `page ${i}`);
-    else if (i % 64 === 4) p.touch(map.addr + BigInt(i * 4096), Math.min(60, n - i) * 4096);
-  }
-  return { m, p, base: map.addr };
-}
 
 describe("swap-out and swap-in", () => {
   for (const arch of ["x86_64", "x86", "x86_pae"] as const) {
