@@ -93,7 +93,10 @@ function runEngine(w) {
       live[nlive] = pfn;
       lord[nlive++] = order;
     } else {
-      const k = rnd() % nlive;
+      // (nlive >>> 0: an unsigned divisor lets V8 compile the % as the integer division buddy.c does;
+      // with a signed one it is a floating-point remainder, an x87 fprem loop, harness time billed to
+      // the engine)
+      const k = rnd() % (nlive >>> 0);
       const pfn = live[k];
       const order = lord[k];
       live[k] = live[--nlive];
@@ -140,7 +143,7 @@ function runApi(w, tracing) {
         events += b.trace.length;
         live[nlive++] = b;
       } else {
-        const k = rnd() % nlive;
+        const k = rnd() % (nlive >>> 0);
         const b = live[k];
         live[k] = live[--nlive];
         live[nlive] = undefined;

@@ -19,20 +19,21 @@ import {
   __GFP_HIGH,
   __GFP_KSWAPD_RECLAIM,
   __GFP_NOMEMALLOC,
+  __GFP_MOVABLE as GFP_MOVABLE_export,
   __GFP_NOWARN,
+  __GFP_RECLAIMABLE as GFP_RECLAIMABLE_export,
   __GFP_THISNODE as GFP_THISNODE_export,
-  gfp_migratetype as gfp_migratetype_export,
   gfp_mode,
   gfp_zone_type,
 } from "./gfp";
 import { __find_buddy_pfn as find_buddy_pfn_export } from "./internal";
-import { PG_anon, PG_buddy as PG_buddy_export, PG_head as PG_head_export, PG_reserved, PG_slab, PG_table, PG_vmalloc, flag_names } from "./memmap";
+import { PG_anon, PG_buddy as PG_buddy_export, PG_head as PG_head_export, PG_reserved, PG_slab, PG_table, PG_vmalloc, flag_names, type mem_map } from "./memmap";
 import {
-  MIGRATE_MOVABLE,
+  MIGRATE_MOVABLE as MIGRATE_MOVABLE_export,
   MIGRATE_PCPTYPES as MIGRATE_PCPTYPES_export,
-  MIGRATE_RECLAIMABLE,
+  MIGRATE_RECLAIMABLE as MIGRATE_RECLAIMABLE_export,
   MIGRATE_TYPES as MIGRATE_TYPES_export,
-  MIGRATE_UNMOVABLE,
+  MIGRATE_UNMOVABLE as MIGRATE_UNMOVABLE_export,
   WMARK_HIGH,
   WMARK_LOW as WMARK_LOW_export,
   WMARK_MIN,
@@ -52,15 +53,24 @@ const F = "mm/page_alloc.c";
 // object, plus a check of what it loaded; V8 cannot fold those (every exports property is first set to
 // `void 0`, then to its value), while it compiles a module-local const in as a constant. On the
 // allocator's paths that is a load and a check saved per use, per call.
+const __GFP_MOVABLE = GFP_MOVABLE_export;
+const __GFP_RECLAIMABLE = GFP_RECLAIMABLE_export;
 const __GFP_THISNODE = GFP_THISNODE_export;
-const gfp_migratetype = gfp_migratetype_export;
 const __find_buddy_pfn = find_buddy_pfn_export;
 const PG_buddy = PG_buddy_export;
 const PG_head = PG_head_export;
+const MIGRATE_UNMOVABLE = MIGRATE_UNMOVABLE_export;
+const MIGRATE_MOVABLE = MIGRATE_MOVABLE_export;
+const MIGRATE_RECLAIMABLE = MIGRATE_RECLAIMABLE_export;
 const MIGRATE_PCPTYPES = MIGRATE_PCPTYPES_export;
 const MIGRATE_TYPES = MIGRATE_TYPES_export;
 const WMARK_LOW = WMARK_LOW_export;
 const migratetype_is_mergeable = migratetype_is_mergeable_export;
+
+/** gfp_migratetype() (gfp.ts; include/linux/gfp.h), on the constants above */
+function gfp_migratetype(gfp: number): number {
+  return gfp & __GFP_MOVABLE ? MIGRATE_MOVABLE : gfp & __GFP_RECLAIMABLE ? MIGRATE_RECLAIMABLE : MIGRATE_UNMOVABLE;
+}
 
 // alloc_flags (mm/internal.h)
 export const ALLOC_WMARK_MIN = WMARK_MIN;
@@ -200,7 +210,7 @@ export function __rmqueue_smallest(ms: MachineState, z: zone, order: number, mt:
 /** can_steal_fallback() */
 function can_steal_fallback(ms: MachineState, order: number, start_mt: number): boolean {
   if (order >= ms.pageblock_order) return true;
-  return order >= ms.pageblock_order / 2 || start_mt === MIGRATE_RECLAIMABLE || start_mt === MIGRATE_UNMOVABLE;
+  return order >= Math.floor(ms.pageblock_order / 2) || start_mt === MIGRATE_RECLAIMABLE || start_mt === MIGRATE_UNMOVABLE; // 6.12: unsigned pageblock_order / 2 (4 on x86-64); page_group_by_mobility_disabled not modelled
 }
 
 /** find_suitable_fallback(): the first fallback type with a non-empty list at this order */
@@ -867,34 +877,82 @@ const FPI_NONE = 0;
 const FPI_TO_TAIL = 1 << 1;
 export { FPI_NONE, FPI_TO_TAIL };
 
+/** buddy_merge_likely(): is the order+1 buddy of the block we would merge into free already? Then
+ * put this block at the tail, so it stays free longer and can merge two levels up. */
+function buddy_merge_likely(ms: MachineState, pfn: number, buddy_pfn: number, order: number): boolean {
+  if (order >= ms.MAX_PAGE_ORDER - 1) return false;
+  const higher = buddy_pfn & pfn;
+  return is_free_buddy(ms.mem_map, ms.max_pfn, higher, __find_buddy_pfn(higher, order + 1), order + 1);
+}
+
+/** page_is_buddy() of mm/internal.ts, spelled out for the free path (find_buddy_page_pfn() !== -1) */
+function is_free_buddy(mm: mem_map, max_pfn: number, pfn: number, buddy: number, order: number): boolean {
+  return buddy >= 0 && buddy < max_pfn && (mm.flags[buddy]! & PG_buddy) !== 0 && mm.order[buddy] === order && mm.zoneid[buddy] === mm.zoneid[pfn];
+}
+
 /**
  * __free_one_page(): merge with free buddies (pfn ^ (1 << order)) as far as they go, then put the
  * block at the head of its list, or at the tail when a merge one level up looks likely.
- * page_is_buddy(), __del_page_from_free_list(), set_buddy_order(), buddy_merge_likely() and
- * __add_to_free_list() are spelled out over local copies of the arrays: every free runs this loop, and
- * the JIT keeps it small and free of repeated loads this way.
+ * With tracing off, free_one_page_quiet() does the same.
  */
 export function __free_one_page(ms: MachineState, pfn: number, z: zone, order: number, mt: number, fpi: number): void {
-  // (the zone's pg_* fields are its node's mem_map arrays, see struct zone)
-  const flags = z.pg_flags;
-  const page_order = z.pg_order;
-  const zoneid = z.pg_zoneid;
+  const tr = ms.trace;
+  if (!tr.on) return free_one_page_quiet(ms, pfn, z, order, mt, fpi);
+  const mm = ms.mem_map;
+  const max_pfn = ms.max_pfn;
+  const MAX = ms.MAX_PAGE_ORDER;
+  const pageblock_order = ms.pageblock_order;
+  let buddy_pfn = 0;
   account_freepages(z, 1 << order, mt);
-  // The first merge test here, the merging loop in __free_one_page_merge(): most frees find their buddy
-  // in use and stop at once, and then no loop runs (after a loop the JIT re-checks every object it uses).
+  while (order < MAX) {
+    buddy_pfn = __find_buddy_pfn(pfn, order);
+    let buddy_mt = mt;
+    if (!is_free_buddy(mm, max_pfn, pfn, buddy_pfn, order)) {
+      trace_free_one_page_stop(ms, pfn, buddy_pfn, order);
+      break;
+    }
+    if (order >= pageblock_order) {
+      buddy_mt = ms.get_pageblock_migratetype(buddy_pfn);
+      if (mt !== buddy_mt && (!migratetype_is_mergeable(mt) || !migratetype_is_mergeable(buddy_mt))) break;
+    }
+    __del_page_from_free_list(mm, z, buddy_pfn, order, buddy_mt);
+    mm.flags[buddy_pfn]! &= ~PG_buddy;
+    if (buddy_mt !== mt) ms.set_pageblock_migratetype(buddy_pfn, mt);
+    const combined = buddy_pfn & pfn;
+    trace_free_one_page_merge(ms, pfn, buddy_pfn, order, combined);
+    pfn = combined;
+    order++;
+  }
+  set_buddy_order(ms, pfn, order);
+  const to_tail = fpi & FPI_TO_TAIL ? true : buddy_merge_likely(ms, pfn, buddy_pfn, order);
+  __add_to_free_list(mm, z, pfn, order, mt, to_tail);
+  trace_add_to_free_list(ms, pfn, buddy_pfn, order, mt, fpi, to_tail);
+}
+
+// ---- __free_one_page() with tracing off, the quiet free path. The same state changes, spelled out
+// for the JIT: page_is_buddy(), __del_page_from_free_list(), set_buddy_order(), buddy_merge_likely()
+// and __add_to_free_list() over the zone's arrays (its pg_* fields are its node's mem_map arrays, its
+// free_area_words hold list_head at [li], list_tail at [NL + li], list_count at [2 NL + li], nr_free at
+// [3 NL + order]). Three functions: the first merge test in free_one_page_quiet(), as most frees find
+// their buddy in use and stop there, the merging loop in free_one_page_merge_quiet(), the list insertion
+// in free_one_page_add_quiet(); so the common case runs no loop (after a loop the JIT re-checks every
+// object the path uses), and no tracing call (each would do the same).
+
+/** __free_one_page() with tracing off: the first merge test */
+function free_one_page_quiet(ms: MachineState, pfn: number, z: zone, order: number, mt: number, fpi: number): void {
+  const flags = z.pg_flags;
+  // account_freepages()
+  z.nr_free_pages += 1 << order;
   const buddy_pfn = pfn ^ (1 << order); // __find_buddy_pfn()
   // page_is_buddy(): PageBuddy, of this order, in this zone (the PageBuddy test rejects most); frames past
   // max_pfn (flags.length) have no struct page
-  if (order < ms.MAX_PAGE_ORDER) {
-    if (buddy_pfn < flags.length && (flags[buddy_pfn]! & PG_buddy) !== 0 && page_order[buddy_pfn] === order && zoneid[buddy_pfn] === zoneid[pfn]) return __free_one_page_merge(ms, pfn, z, order, mt, fpi);
-    if (ms.trace.on) trace_free_one_page_stop(ms, pfn, buddy_pfn, order);
-  }
-  free_one_page_add(ms, z, pfn, order, mt, fpi, buddy_pfn);
+  if (order < ms.MAX_PAGE_ORDER && buddy_pfn < flags.length && (flags[buddy_pfn]! & PG_buddy) !== 0 && z.pg_order[buddy_pfn] === order && z.pg_zoneid[buddy_pfn] === z.pg_zoneid[pfn])
+    return free_one_page_merge_quiet(ms, pfn, z, order, mt, fpi);
+  free_one_page_add_quiet(ms, z, pfn, order, mt, fpi, buddy_pfn);
 }
 
-/** __free_one_page() from its first merge on: the loop over ever larger buddies */
-function __free_one_page_merge(ms: MachineState, pfn: number, z: zone, order: number, mt: number, fpi: number): void {
-  const tracing = ms.trace.on;
+/** __free_one_page() with tracing off, from its first merge on: the loop over ever larger buddies */
+function free_one_page_merge_quiet(ms: MachineState, pfn: number, z: zone, order: number, mt: number, fpi: number): void {
   const flags = z.pg_flags;
   const page_order = z.pg_order;
   const zoneid = z.pg_zoneid;
@@ -908,16 +966,13 @@ function __free_one_page_merge(ms: MachineState, pfn: number, z: zone, order: nu
   let buddy_pfn = 0;
   while (order < MAX) {
     buddy_pfn = pfn ^ (1 << order);
-    if (buddy_pfn >= flags.length || (flags[buddy_pfn]! & PG_buddy) === 0 || page_order[buddy_pfn] !== order || zoneid[buddy_pfn] !== zid) {
-      if (tracing) trace_free_one_page_stop(ms, pfn, buddy_pfn, order);
-      break;
-    }
+    if (buddy_pfn >= flags.length || (flags[buddy_pfn]! & PG_buddy) === 0 || page_order[buddy_pfn] !== order || zoneid[buddy_pfn] !== zid) break;
     let buddy_mt = mt;
     if (order >= ms.pageblock_order) {
       buddy_mt = ms.get_pageblock_migratetype(buddy_pfn);
       if (mt !== buddy_mt && (!migratetype_is_mergeable(mt) || !migratetype_is_mergeable(buddy_mt))) break;
     }
-    // __del_page_from_free_list(buddy) and ClearPageBuddy (free_area_words: see rmqueue_quiet())
+    // __del_page_from_free_list(buddy) and ClearPageBuddy
     const li = order * MIGRATE_TYPES + buddy_mt;
     const n = next[buddy_pfn]!;
     const p = prev[buddy_pfn]!;
@@ -931,18 +986,16 @@ function __free_one_page_merge(ms: MachineState, pfn: number, z: zone, order: nu
     w[3 * NL + order]!--;
     flags[buddy_pfn]! &= ~PG_buddy;
     if (buddy_mt !== mt) ms.set_pageblock_migratetype(buddy_pfn, mt);
-    const combined = buddy_pfn & pfn;
-    if (tracing) trace_free_one_page_merge(ms, pfn, buddy_pfn, order, combined);
-    pfn = combined;
+    pfn &= buddy_pfn;
     order++;
   }
-  free_one_page_add(ms, z, pfn, order, mt, fpi, buddy_pfn);
+  free_one_page_add_quiet(ms, z, pfn, order, mt, fpi, buddy_pfn);
 }
 
-/** the end of __free_one_page(): set_buddy_order(), then __add_to_free_list() at the head, or at the tail
- * when buddy_merge_likely() sees the order+1 buddy of the block we would merge into free already. buddy_pfn
- * is the last buddy looked at. */
-function free_one_page_add(ms: MachineState, z: zone, pfn: number, order: number, mt: number, fpi: number, buddy_pfn: number): void {
+/** the end of __free_one_page() with tracing off: set_buddy_order(), then __add_to_free_list() at the
+ * head, or at the tail when buddy_merge_likely() sees the order+1 buddy of the block we would merge into
+ * free already. buddy_pfn is the last buddy looked at. */
+function free_one_page_add_quiet(ms: MachineState, z: zone, pfn: number, order: number, mt: number, fpi: number, buddy_pfn: number): void {
   const flags = z.pg_flags;
   const page_order = z.pg_order;
   page_order[pfn] = order;
@@ -980,7 +1033,6 @@ function free_one_page_add(ms: MachineState, z: zone, pfn: number, order: number
   }
   w[2 * NL + li]!++;
   w[3 * NL + order]!++;
-  if (ms.trace.on) trace_add_to_free_list(ms, pfn, buddy_pfn, order, mt, fpi, to_tail);
 }
 
 function describe_not_buddy(ms: MachineState, pfn: number, buddy: number, order: number): string {
@@ -1016,7 +1068,8 @@ export function free_pages_check(ms: MachineState, pfn: number, order: number | 
   // the common case first, with every load issued before any test (the frame's metadata is likely a
   // cache miss in each array; independent loads overlap): a valid, allocated head with one reference
   const mm = ms.mem_map;
-  if ((pfn | 0) === pfn && pfn >= 0 && pfn < ms.max_pfn) {
+  // (mem_map's arrays are max_pfn long: the JIT has their length at hand for the bounds check anyway)
+  if ((pfn | 0) === pfn && pfn >= 0 && pfn < mm.flags.length) {
     const f = mm.flags[pfn]!;
     const zid = mm.zoneid[pfn]!;
     const mc = mm.mapcount[pfn]!;
@@ -1082,7 +1135,7 @@ export function __free_pages(ms: MachineState, pfn: number, order: number, fpi =
     tr.depth++;
     split_large_buddy(ms, z, pfn, order, fpi);
     tr.depth--;
-  } else if (order <= ms.pageblock_order) __free_one_page(ms, pfn, z, order, ms.get_pageblock_migratetype(pfn), fpi);
+  } else if (order <= ms.pageblock_order) free_one_page_quiet(ms, pfn, z, order, ms.get_pageblock_migratetype(pfn), fpi);
   else split_large_buddy(ms, z, pfn, order, fpi);
 }
 
