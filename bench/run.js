@@ -2,7 +2,8 @@
 // `npm run bench`: boot time and bytes per frame of a 64 GiB machine; alloc/free throughput on a
 // 16 GiB machine (2^22 frames) for an order-0 and a mixed-order workload, at four levels:
 //   (a) the engine (alloc_pages_pfn, the bulk entry to __alloc_pages / __free_pages, with the checks the facade makes: order and GFP zone
-//       before an alloc, free_pages_check() before a free; tracing off),
+//       before an alloc, free_pages_check() before a free; tracing off), each run in a fresh Node process as
+//       each C run is a fresh process; (a') the same loop in the main process after the other runs (informational),
 //   (b) the public API with result objects, tracing off (m.allocPages(order, gfp) / block.free()),
 //   (c) the public API with tracing on (informational),
 //   (d) bench/buddy.c, a tight C implementation of the same algorithm (cc -O2), same workload, same
@@ -109,6 +110,19 @@ function runEngine(w) {
   const s = now() - t0;
   if (ms.vmstat.extfrag !== 0) throw new Error("the engine fell back to another migratetype: buddy.c would not");
   return { ops, s, h };
+}
+
+/**
+ * (a) in a fresh Node process, as each (d) is a fresh C process: one workload's type feedback (and that of
+ * the API and traced runs) must not shape the compiled code of the next. In one long process V8 stops
+ * inlining free_pages_check() and the quiet free path into this loop after the order-0 and traced runs,
+ * and the mixed run pays ~90 instructions per op for it (cachegrind); that figure is printed too, as (a').
+ */
+function runEngineChild(w) {
+  const idx = WORKLOADS.indexOf(w);
+  const r = spawnSync(process.execPath, [__filename, "--engine-child", String(idx), ...(QUICK ? ["--quick"] : [])], { encoding: "utf8", maxBuffer: 1 << 20 });
+  if (r.status !== 0) throw new Error(`engine child failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split("\n").pop());
 }
 
 // ------------------------------------------------------------------ (b), (c) the public API
@@ -283,9 +297,13 @@ function main() {
     let cr;
     for (let i = 0; i < REPEAT; i++) {
       if (c.run) cr = best(cr, c.run(w), "buddy.c");
-      e = best(e, runEngine(w), "the engine");
+      e = best(e, runEngineChild(w), "the engine");
       gc();
     }
+    // (a'): the same loop in this process, after whatever ran before it (informational)
+    const e2 = runEngine(w);
+    gc();
+    if (e2.h !== e.h) throw new Error("the engine is not deterministic across processes");
     let a;
     for (let i = 0; i < REPEAT_API; i++) {
       a = best(a, runApi(w, false), "the API");
@@ -295,7 +313,8 @@ function main() {
     const t = runApi(wt, true);
     gc();
     console.log(`\n  ${w.name}: fill ${fmt(w.fill)} live blocks, then ${fmt(w.steps)} random alloc/free (${fmt(w.fill + w.steps)} ops${REPEAT > 1 ? `; (a), (d) best of ${REPEAT}, (b) of ${REPEAT_API}` : ""})`);
-    console.log(`    (a) engine            ${mops(e.ops, e.s).padStart(16)}  ${fmt((e.s / e.ops) * 1e9, 0).padStart(5)} ns/op   checksum ${e.h.toString(16)}`);
+    console.log(`    (a) engine            ${mops(e.ops, e.s).padStart(16)}  ${fmt((e.s / e.ops) * 1e9, 0).padStart(5)} ns/op   checksum ${e.h.toString(16)}   (a fresh process per run, as for C)`);
+    console.log(`    (a') same, in-process ${mops(e2.ops, e2.s).padStart(16)}  ${fmt((e2.s / e2.ops) * 1e9, 0).padStart(5)} ns/op   (after the runs before it: informational)`);
     console.log(`    (b) API, quiet        ${mops(a.ops, a.s).padStart(16)}  ${fmt((a.s / a.ops) * 1e9, 0).padStart(5)} ns/op   checksum ${a.h.toString(16)}${a.h === e.h ? "" : "  ≠ engine!"}`);
     console.log(`    (c) API, tracing on   ${mops(t.ops, t.s).padStart(16)}  ${fmt((t.s / t.ops) * 1e9, 0).padStart(5)} ns/op   (${fmt(wt.fill + wt.steps)} ops, ${fmt(t.events / t.ops, 1)} trace events/op)`);
     let ratio;
@@ -344,4 +363,8 @@ function main() {
   if (rows.some((r) => r[3] === "FAIL")) process.exitCode = 1;
 }
 
-main();
+if (process.argv.includes("--engine-child")) {
+  // one (a) run for bench/run.js's main process: prints { ops, s, h } as JSON
+  const w = WORKLOADS[Number(process.argv[process.argv.indexOf("--engine-child") + 1])];
+  console.log(JSON.stringify(runEngine(w)));
+} else main();

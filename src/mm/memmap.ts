@@ -65,25 +65,27 @@ export function flag_names(f: number): string[] {
 
 export const BYTES_PER_FRAME = 2 + 4 + 4 + 1 + 1 + 4 + 4 + 4 + 1;
 
+// The fields are `declare`d and set only in the constructor: a class field compiled as `x;` first holds
+// undefined, after which V8 re-checks its type on every read — in every file that reads mem_map.
 export class mem_map {
-  readonly nr: number;
+  declare readonly nr: number;
   /** page->flags (our PG_* bits) */
-  readonly flags: Uint16Array;
+  declare readonly flags: Uint16Array;
   /** page->_refcount */
-  readonly refcount: Int32Array;
+  declare readonly refcount: Int32Array;
   /** number of page-table mappings (kernel: _mapcount + 1) */
-  readonly mapcount: Int32Array;
+  declare readonly mapcount: Int32Array;
   /** buddy order (page_private of a PageBuddy head) or the order of an allocated block's head */
-  readonly order: Uint8Array;
+  declare readonly order: Uint8Array;
   /** 1 + node*8 + zone index (0 = a hole): the zone bits of page->flags (page_zonenum, page_to_nid) */
-  readonly zoneid: Uint8Array;
+  declare readonly zoneid: Uint8Array;
   /** page->buddy_list / page->lru links: next and prev PFN, -1 for none */
-  readonly next: Int32Array;
-  readonly prev: Int32Array;
+  declare readonly next: Int32Array;
+  declare readonly prev: Int32Array;
   /** page->private / owner detail: swap entry, slab cache id, vmalloc area id… (0 = none) */
-  readonly priv: Int32Array;
+  declare readonly priv: Int32Array;
   /** page->index-like small tag used by later subsystems (migratetype at allocation, etc.) */
-  readonly tag: Uint8Array;
+  declare readonly tag: Uint8Array;
 
   constructor(nr: number) {
     this.nr = nr;
