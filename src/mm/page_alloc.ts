@@ -441,11 +441,62 @@ function cached_zonelist(ms: MachineState, nid: number, thisnode: boolean): zone
   return (node.node_zonelists[k] ??= build_zonelist(ms, nid, thisnode));
 }
 
+/** PENALTY_FOR_NODE_WITH_CPUS (mm/page_alloc.c) */
+const PENALTY_FOR_NODE_WITH_CPUS = 1;
+const node_orders_cache = new WeakMap<number[][], number[][]>();
+
+/**
+ * __build_all_zonelists() → build_zonelists() for every node in turn (mm/page_alloc.c, 6.12): each
+ * node's fallback order comes from find_next_best_node() — the local node first, then the nearest,
+ * where a node numbered below the local one and a node with CPUs each cost 1 more, and among equals
+ * the less loaded node wins (node_load[], a static array shared by all nodes' builds: the first node
+ * of each new distance group gets one more load, so equidistant nodes are used round-robin).
+ * The CPUs of a node are the ones `numactl --hardware` lists (src/proc/node.ts).
+ */
+export function node_fallback_orders(ms: MachineState): number[][] {
+  const hit = node_orders_cache.get(ms.distance);
+  if (hit && hit.length === ms.nodes.length) return hit;
+  const n = ms.nodes.length;
+  const per = Math.max(1, Math.floor(ms.nr_cpus / n));
+  const has_cpus = (id: number) => id * per < ms.nr_cpus;
+  const dist = (a: number, b: number) => ms.distance[a]?.[b] ?? (a === b ? 10 : 20);
+  const node_load = new Array<number>(n).fill(0);
+  const orders: number[][] = [];
+  for (let local = 0; local < n; local++) {
+    const used = new Array<boolean>(n).fill(false);
+    const order: number[] = [];
+    let prev = local;
+    for (;;) {
+      // find_next_best_node()
+      let best = -1;
+      if (!used[local]) best = local;
+      else {
+        let min_val = Infinity;
+        for (let m = 0; m < n; m++) {
+          if (used[m]) continue;
+          let val = dist(local, m) + (m < local ? 1 : 0) + (has_cpus(m) ? PENALTY_FOR_NODE_WITH_CPUS : 0);
+          val = val * 1024 + node_load[m]!; // val *= MAX_NUMNODES; val += node_load[n]
+          if (val < min_val) {
+            min_val = val;
+            best = m;
+          }
+        }
+      }
+      if (best < 0) break;
+      used[best] = true;
+      if (dist(local, best) !== dist(local, prev)) node_load[best]!++;
+      order.push(best);
+      prev = best;
+    }
+    orders.push(order);
+  }
+  node_orders_cache.set(ms.distance, orders);
+  return orders;
+}
+
 function build_zonelist(ms: MachineState, nid: number, thisnode: boolean): zone[] {
-  const order = ms.nodes
-    .map((n) => n.node_id)
-    .filter((n) => !thisnode || n === nid)
-    .sort((a, b) => (ms.distance[nid]?.[a] ?? 0) - (ms.distance[nid]?.[b] ?? 0) || (a === nid ? -1 : b === nid ? 1 : a - b));
+  // build_thisnode_zonelists(): only the node itself; else build_zonelists_in_node_order()
+  const order = thisnode ? [nid] : node_fallback_orders(ms)[nid]!;
   const out: zone[] = [];
   for (const n of order) {
     const node = ms.nodes[n]!;
