@@ -230,7 +230,7 @@ export class Machine extends Renderable {
     // the bytes asked for, for m.fragmentation()'s buddy rounding (src/api/ledger.ts)
     if (requested !== undefined) note_pages(ms, r.pfn, id, requested);
     const z = r.zone!;
-    return new PageBlock(this, r.pfn, order, z.name, z.node.node_id, gfpString(g), migratetype_names[gfp_migratetype(g)]!, requested, trace, id, pageBlockViews);
+    return new PageBlock(this, r.pfn, order, z.name, z.node.node_id, gfpString(g), migratetype_names[ms.page_group_by_mobility_disabled ? 0 : gfp_migratetype(g)]!, requested, trace, id, pageBlockViews);
   }
 
   /**

@@ -125,8 +125,11 @@ export class MachineState {
   get_pageblock_migratetype(pfn: number): number {
     return this.pageblock_mt[pfn >>> this.pageblock_order]!;
   }
-  /** set_pageblock_migratetype() */
+  /** page_group_by_mobility_disabled (mm/page_alloc.c): too little memory for grouping by mobility */
+  page_group_by_mobility_disabled = false;
+  /** set_pageblock_migratetype(): with mobility grouping off, a pcp type is recorded as UNMOVABLE */
   set_pageblock_migratetype(pfn: number, mt: number): void {
+    if (this.page_group_by_mobility_disabled && mt < 3 /* MIGRATE_PCPTYPES */) mt = 0; /* MIGRATE_UNMOVABLE */
     this.pageblock_mt[pfn >>> this.pageblock_order] = mt;
   }
   /** pr_*: append a line to the kernel log */

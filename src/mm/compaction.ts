@@ -246,7 +246,7 @@ function find_suitable_fallback(ms: MachineState, z: zone, order: number, mt: nu
   if (!row) return -1;
   for (const fmt of row) {
     if (z.free_area_empty(order, fmt)) continue;
-    const can_steal = order >= ms.pageblock_order || order >= ms.pageblock_order >> 1 || mt === MIGRATE_RECLAIMABLE || mt === MIGRATE_UNMOVABLE;
+    const can_steal = order >= ms.pageblock_order || order >= ms.pageblock_order >> 1 || mt === MIGRATE_RECLAIMABLE || mt === MIGRATE_UNMOVABLE || ms.page_group_by_mobility_disabled;
     if (can_steal) return fmt;
   }
   return -1;
@@ -827,7 +827,7 @@ export function new_compact_control(ms: MachineState, z: zone, o: { order: numbe
     zone: z,
     order: o.order,
     gfp_mask: gfp,
-    migratetype: gfp_migratetype(gfp),
+    migratetype: ms.page_group_by_mobility_disabled ? MIGRATE_UNMOVABLE : gfp_migratetype(gfp),
     mode: o.mode,
     alloc_flags: o.alloc_flags ?? 0,
     highest_zoneidx: o.highest_zoneidx ?? z.zone_idx,
@@ -1019,7 +1019,7 @@ export function try_to_compact_pages(ms: MachineState, gfp_mask: number, order: 
  */
 export function __alloc_pages_direct_compact<R extends { pfn: number }>(ms: MachineState, gfp: number, order: number, alloc_flags: number, zl: zone[], highest_zoneidx: number, retry: () => R): R | undefined {
   if (!order || !(gfp & __GFP_DIRECT_RECLAIM) || !(gfp & __GFP_IO)) return undefined;
-  if (!(order > PAGE_ALLOC_COSTLY_ORDER || gfp_migratetype(gfp) !== MIGRATE_MOVABLE)) return undefined;
+  if (!(order > PAGE_ALLOC_COSTLY_ORDER || (ms.page_group_by_mobility_disabled ? MIGRATE_UNMOVABLE : gfp_migratetype(gfp)) !== MIGRATE_MOVABLE)) return undefined;
   // "Don't try this for allocations that are allowed to ignore watermarks": !gfp_pfmemalloc_allowed()
   // (of its cases only __GFP_MEMALLOC without __GFP_NOMEMALLOC exists here: no PF_MEMALLOC, no OOM victim)
   if (gfp & __GFP_MEMALLOC && !(gfp & __GFP_NOMEMALLOC)) return undefined;

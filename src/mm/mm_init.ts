@@ -13,6 +13,7 @@
  * not RAM, RAM above 3 GiB on a larger machine is placed above 4 GiB (the PCI hole).
  */
 import type { arch_desc, ZoneType } from "../arch/arch";
+import { MIGRATE_TYPES } from "./mmzone";
 import { x86_32_areas } from "../arch/pgtable_32_areas";
 import { MachineState, type memblock_region, type vm_sysctls } from "../kernel/machine";
 import { fmtBytes, hex } from "../lib/units";
@@ -367,6 +368,17 @@ export function boot_machine(p: boot_params): MachineState {
 
   // every pageblock starts MIGRATE_MOVABLE (memmap_init_range())
   ms.pageblock_mt.fill(MIGRATE_MOVABLE);
+
+  // build_all_zonelists() (mm/page_alloc.c, 6.12), after memmap_init and before memblock_free_all:
+  // vm_total_pages = nr_free_zone_pages(gfp_zone(GFP_HIGHUSER_MOVABLE)) — at that point managed_pages is
+  // still present_pages and no watermark is set — and mobility grouping is switched off when that is
+  // under pageblock_nr_pages * MIGRATE_TYPES (a 32-bit non-PAE PC with up to ~24 MiB). The toy machine
+  // is a teaching geometry, not a kernel configuration: it keeps grouping on (every pageblock MOVABLE).
+  if (arch.name !== "toy") {
+    const vm_total_pages = ms.nodes.reduce((a, n) => a + n.node_zones.reduce((b, z) => b + z.present_pages, 0), 0);
+    ms.page_group_by_mobility_disabled = vm_total_pages < ms.pageblock_nr_pages * MIGRATE_TYPES;
+    ms.printk(`Built ${ms.nodes.length} zonelists, mobility grouping ${ms.page_group_by_mobility_disabled ? "off" : "on"}.  Total pages: ${vm_total_pages}`);
+  }
 
   // ---- memblock_free_all(): lowmem in the largest aligned blocks, ascending, FPI_TO_TAIL
   const free = memblock.free_ranges();

@@ -210,7 +210,7 @@ export function __rmqueue_smallest(ms: MachineState, z: zone, order: number, mt:
 /** can_steal_fallback() */
 function can_steal_fallback(ms: MachineState, order: number, start_mt: number): boolean {
   if (order >= ms.pageblock_order) return true;
-  return order >= Math.floor(ms.pageblock_order / 2) || start_mt === MIGRATE_RECLAIMABLE || start_mt === MIGRATE_UNMOVABLE; // 6.12: unsigned pageblock_order / 2 (4 on x86-64); page_group_by_mobility_disabled not modelled
+  return order >= Math.floor(ms.pageblock_order / 2) || start_mt === MIGRATE_RECLAIMABLE || start_mt === MIGRATE_UNMOVABLE || ms.page_group_by_mobility_disabled; // 6.12: unsigned pageblock_order / 2 (4 on x86-64)
 }
 
 /** find_suitable_fallback(): the first fallback type with a non-empty list at this order */
@@ -313,7 +313,7 @@ function steal_suitable_fallback(ms: MachineState, z: zone, pfn: number, current
     const prep = prep_move_freepages_block(ms, z, pfn);
     if (prep) {
       const alike = start_type === MIGRATE_MOVABLE ? prep.movable : block_type === MIGRATE_MOVABLE ? pb - (prep.free + prep.movable) : 0;
-      if (prep.free + alike >= 1 << (ms.pageblock_order - 1)) {
+      if (prep.free + alike >= 1 << (ms.pageblock_order - 1) || ms.page_group_by_mobility_disabled) {
         const moved = __move_freepages_block(ms, z, prep.start, block_type, start_type);
         if (tr.on) tr.emit("steal_suitable_fallback", F, `pageblock ${hex(prep.start)}: ${prep.free} free + ${alike} alike pages ≥ half of ${pb}: claim it for ${migratetype_names[start_type]} (moved ${moved} free pages to its lists)`, { start: prep.start, free: prep.free, alike });
         tr.depth++;
@@ -710,7 +710,8 @@ export function __alloc_pages(ms: MachineState, gfp: number, order: number, pref
   }
   const attempts: zone_attempt[] = [];
   const highest_zoneidx = gfp_zone(ms, gfp);
-  const mt = gfp_migratetype(gfp);
+  // gfp_migratetype(): everything is UNMOVABLE with mobility grouping off
+  const mt = ms.page_group_by_mobility_disabled ? MIGRATE_UNMOVABLE : gfp_migratetype(gfp);
   let zl = cached_zonelist(ms, preferred_nid, !!(gfp & __GFP_THISNODE));
   // for_next_zone_zonelist_nodemask(): a policy's nodemask filters the zonelist
   if (nodemask !== undefined) zl = zl.filter((z) => nodemask.includes(z.node.node_id));
@@ -795,7 +796,8 @@ function rmqueue_quiet(ms: MachineState, gfp: number, order: number, preferred_n
   // request's list (a pcp type; other types take the general path), and when that search fails the
   // general path runs anyway. (For order 0 the page-count test is all of zone_watermark_fast(): its
   // boosted-watermark retry needs ALLOC_MIN_RESERVE.)
-  const mt = gfp_migratetype(gfp);
+  // gfp_migratetype(): everything is UNMOVABLE with mobility grouping off
+  const mt = ms.page_group_by_mobility_disabled ? MIGRATE_UNMOVABLE : gfp_migratetype(gfp);
   const free = z.nr_free_pages;
   if (mt >= MIGRATE_PCPTYPES || !(free - ((1 << order) - 1) > z._watermark[WMARK_LOW]! + z.watermark_boost + (z.lowmem_reserve[highest_zoneidx] ?? 0))) return -1;
   // __rmqueue_smallest(): the head of this order's list (free_area_words: list_head at [li], list_tail
