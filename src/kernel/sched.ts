@@ -7,6 +7,12 @@
 import type { MachineState } from "./machine";
 import type { mm_struct, inode } from "../mm/mmap";
 
+/**
+ * The uid every process runs as: an ordinary user, without CAP_IPC_LOCK or CAP_SYS_ADMIN — so
+ * RLIMIT_MEMLOCK applies to mlock() (mm/mlock.c), and the OOM report prints uid 1000.
+ */
+export const TASK_UID = 1000;
+
 export interface task_struct {
   pid: number;
   comm: string;

@@ -26,14 +26,14 @@
  *   ("Node 0 Normal: 3*4kB (UM) … = 12kB"), the page-cache and swap lines, and __show_mem()'s totals.
  * - No cpusets, memcgs or mempolicy-constrained OOMs: the constraint is always CONSTRAINT_NONE and the
  *   summary prints the root cgroups ("cpuset=/", "global_oom,task_memcg=/"), as on a distribution
- *   kernel (CONFIG_CPUSETS, CONFIG_MEMCG) with no cgroups in use. Every task runs as UID 0.
+ *   kernel (CONFIG_CPUSETS, CONFIG_MEMCG) with no cgroups in use. Every task runs as uid TASK_UID (1000).
  * - "Out of memory and no killable processes..." is followed by panic() on Linux; mmlab does not
  *   panic: the allocation fails (ENOMEM) after the report.
  * - No printk rate limits (oom_rs, DEFAULT_RATELIMIT_BURST): every OOM is reported.
  */
 import type { MachineState } from "../kernel/machine";
 import { do_exit } from "../kernel/exit";
-import { find_task, type task_struct } from "../kernel/sched";
+import { find_task, type task_struct, TASK_UID } from "../kernel/sched";
 import { __GFP_FS, __GFP_RETRY_MAYFAIL, __GFP_THISNODE, gfp_mode } from "./gfp";
 import type { mm_struct } from "./mmap";
 import { MIGRATE_TYPES } from "./mmzone";
@@ -230,7 +230,7 @@ function row_of(ms: MachineState, t: task_struct, totalpages: number): oom_task_
   const mm = t.mm!;
   return {
     pid: t.pid,
-    uid: 0,
+    uid: TASK_UID,
     tgid: t.tgid ?? t.pid,
     total_vm: total_vm_pages(ms, mm),
     rss: get_mm_rss(mm),
@@ -347,7 +347,7 @@ function __oom_kill_process(ms: MachineState, victim: task_struct, message: stri
   const P = ms.arch.PAGE_SIZE;
   const K = (pages: number) => Math.floor((pages * P) / 1024);
   ms.vmstat.oom_kill++;
-  const line = `${message}: Killed process ${victim.pid} (${victim.comm}) total-vm:${K(total_vm_pages(ms, mm))}kB, anon-rss:${K(mm.rss.anon)}kB, file-rss:${K(mm.rss.file)}kB, shmem-rss:${K(mm.rss.shmem)}kB, UID:0 pgtables:${mm_pgtables_bytes(ms, mm) >> 10}kB oom_score_adj:${oom_score_adj_of(victim)}`;
+  const line = `${message}: Killed process ${victim.pid} (${victim.comm}) total-vm:${K(total_vm_pages(ms, mm))}kB, anon-rss:${K(mm.rss.anon)}kB, file-rss:${K(mm.rss.file)}kB, shmem-rss:${K(mm.rss.shmem)}kB, UID:${TASK_UID} pgtables:${mm_pgtables_bytes(ms, mm) >> 10}kB oom_score_adj:${oom_score_adj_of(victim)}`;
   ms.printk(line);
   const death = `killed by the OOM killer (${line})`;
   // do_send_sig_info(SIGKILL, …, PIDTYPE_TGID) to the victim's thread group, and to every process sharing its mm

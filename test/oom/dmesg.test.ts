@@ -35,12 +35,12 @@ describe("the OOM report, exactly", () => {
       "0 pages hwpoisoned",
       "Tasks state (memory values in pages):",
       "[  pid  ]   uid  tgid total_vm      rss rss_anon rss_file rss_shmem pgtables_bytes swapents oom_score_adj name",
-      "[   1000]     0  1000     5164     5121     5121        0         0    53248        0             0 a",
-      "[   1001]     0  1001     7724     7681     7681        0         0    73728        0             0 b",
-      "[   1002]     0  1002       44        1        1        0         0    12288        0             0 c",
-      "oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,task_memcg=/,task=b,pid=1001,uid=0",
+      "[   1000]  1000  1000     5164     5121     5121        0         0    53248        0             0 a",
+      "[   1001]  1000  1001     7724     7681     7681        0         0    73728        0             0 b",
+      "[   1002]  1000  1002       44        1        1        0         0    12288        0             0 c",
+      "oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,task_memcg=/,task=b,pid=1001,uid=1000",
       // K(x) = pages × 4: total_vm 7724 → 30896 kB, anon 7681 → 30724 kB; pgtables 73728 B >> 10 = 72 kB
-      "Out of memory: Killed process 1001 (b) total-vm:30896kB, anon-rss:30724kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:72kB oom_score_adj:0",
+      "Out of memory: Killed process 1001 (b) total-vm:30896kB, anon-rss:30724kB, file-rss:0kB, shmem-rss:0kB, UID:1000 pgtables:72kB oom_score_adj:0",
     ]);
     // the report holds the same lines
     expect(m.oomKills()[0]!.log).toEqual(m.dmesg().since(mark).lines);
@@ -59,7 +59,7 @@ describe("the OOM report, exactly", () => {
     expect(log).toContain("65438 pages RAM"); // 65536 less page 0 and the 0x9f–0xff hole
     expect(log).toContain("6146 pages HighMem/MovableOnly");
     expect(log).toContain("3294 pages reserved");
-    expect(log.at(-2)).toMatch(/^Out of memory: Killed process 1000 \(sh\) total-vm:245928kB, anon-rss:\d+kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:\d+kB oom_score_adj:250$/);
+    expect(log.at(-2)).toMatch(/^Out of memory: Killed process 1000 \(sh\) total-vm:245928kB, anon-rss:\d+kB, file-rss:0kB, shmem-rss:0kB, UID:1000 pgtables:\d+kB oom_score_adj:250$/);
     // the failed allocation of the dying task is logged under its name (current->comm)
     expect(m.dmesg().since(mark).grep("page allocation failure").lines).toEqual(["sh: page allocation failure: order:0, mode:0x100cca(GFP_HIGHUSER_MOVABLE), nodemask=(null),cpuset=/,mems_allowed=0"]);
     m.check();

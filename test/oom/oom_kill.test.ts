@@ -97,7 +97,7 @@ describe("oom_badness() and the victim", () => {
     const r = m.oomKills()[0]!;
     expect(r.victim).toBeUndefined();
     expect(r.log.at(-1)).toBe("Out of memory and no killable processes...");
-    expect(r.log).toContain("[   1000]     0  1000       44        1        1        0         0    12288        0         -1000 init-like");
+    expect(r.log).toContain("[   1000]  1000  1000       44        1        1        0         0    12288        0         -1000 init-like");
     expect(p.alive).toBe(true);
     m.check();
   }, 30000);
@@ -187,7 +187,7 @@ describe("the memory comes back", () => {
     }
     expect(e).toBeInstanceOf(MmError);
     expect((e as MmError).code).toBe("SIGKILL");
-    expect((e as MmError).message).toMatch(/^SIGKILL: pid 1001 \(hog\) was killed by the OOM killer: "Out of memory: Killed process 1001 \(hog\) total-vm:\d+kB, anon-rss:\d+kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:\d+kB oom_score_adj:0"\. Its memory went back to the allocator\.$/);
+    expect((e as MmError).message).toMatch(/^SIGKILL: pid 1001 \(hog\) was killed by the OOM killer: "Out of memory: Killed process 1001 \(hog\) total-vm:\d+kB, anon-rss:\d+kB, file-rss:0kB, shmem-rss:0kB, UID:1000 pgtables:\d+kB oom_score_adj:0"\. Its memory went back to the allocator\.$/);
     expect(hog.alive).toBe(false);
     expect(hog.state).toBe("killed");
     expect(() => hog.read(map.addr)).toThrow(/^ESRCH: pid 1001: no such process \(killed by SIGKILL: killed by the OOM killer \(Out of memory: Killed process 1001 \(hog\)/);
