@@ -65,7 +65,7 @@ export class Fork extends Renderable {
 
 /** m.pstree(): live processes by parent, with RSS and page tables */
 export class ProcessTree extends Renderable {
-  readonly rows: { pid: number; ppid?: number; name: string; rss: number; anon: number; file: number; pageTables: number; depth: number }[];
+  readonly rows: { pid: number; ppid?: number; name: string; rss: number; anon: number; file: number; swap: number; locked: number; pageTables: number; depth: number }[];
   /** @internal */
   constructor(ms: MachineState) {
     super();
@@ -83,7 +83,7 @@ export class ProcessTree extends Renderable {
     this.rows = [];
     const walk = (t: (typeof tasks)[number], depth: number) => {
       const mm = t.mm!;
-      this.rows.push({ pid: t.pid, ppid: t.ppid, name: t.comm, rss: mm.rss_pages, anon: mm.rss.anon, file: mm.rss.file + mm.rss.shmem, pageTables: mm.nr_pgtables, depth });
+      this.rows.push({ pid: t.pid, ppid: t.ppid, name: t.comm, rss: mm.rss_pages, anon: mm.rss.anon, file: mm.rss.file + mm.rss.shmem, swap: mm.rss.swapents, locked: mm.locked_vm, pageTables: mm.nr_pgtables, depth });
       for (const c of kids.get(t.pid) ?? []) walk(c, depth + 1);
     };
     for (const r of roots) walk(r, 0);
@@ -116,7 +116,7 @@ export class ProcessTree extends Renderable {
       blocks: this.rows.length
         ? [
             { kind: "tree", root: { label: "processes", children: roots } },
-            { kind: "table", columns: ["PID", "PPID", "COMMAND", "RSS", "anon", "file", "page tables"], align: ["r", "r", "l", "r", "r", "r", "r"], rows: this.rows.slice(0, 100).map((r) => [r.pid, r.ppid ?? "-", "  ".repeat(r.depth) + r.name, fmtBytes(r.rss * P), r.anon, r.file, r.pageTables]), omitted: Math.max(0, this.rows.length - 100), caption: "RSS counts pages shared copy-on-write in every process that maps them" },
+            { kind: "table", columns: ["PID", "PPID", "COMMAND", "RSS", "anon", "file", "swap", "locked", "page tables"], align: ["r", "r", "l", "r", "r", "r", "r", "r", "r"], rows: this.rows.slice(0, 100).map((r) => [r.pid, r.ppid ?? "-", "  ".repeat(r.depth) + r.name, fmtBytes(r.rss * P), r.anon, r.file, r.swap, r.locked, r.pageTables]), omitted: Math.max(0, this.rows.length - 100), caption: "pages; RSS counts pages shared copy-on-write in every process that maps them; swap = swap entries in its page tables (MM_SWAPENTS, VmSwap), locked = mm->locked_vm (VmLck)" },
           ]
         : [{ kind: "text", text: "no processes (m.spawn() makes one)", tone: "muted" }],
     };
