@@ -19,7 +19,7 @@ import { VM_EXEC, VM_GROWSDOWN, VM_LOCKED, VM_MAYSHARE, VM_READ, VM_SHARED, VM_W
 import { clear_frames, copy_frame, read_frame, write_frame } from "./page_contents";
 import { __alloc_pages, __free_pages } from "./page_alloc";
 import { _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_RW, _PAGE_SPECIAL, entry_pfn, entry_prot, entry_read, entry_write, mk_entry, pt_alloc_walk, pt_format_of, pt_walk_range, type pt_entry } from "./pgtable";
-import { folio_add_lru_vma, lru_forget, lru_of, PG_swapcache } from "./swap";
+import { folio_add_lru_vma, __page_cache_release, lru_of, PG_swapcache } from "./swap";
 import { folio_set_index } from "./rmap";
 import { add_to_swap_cache, delete_from_swap_cache, lookup_swap_cache, swap_read_folio } from "./swap_state";
 import { SWAP_HAS_CACHE, swap_count, swap_free, vm_swap_full } from "./swapfile";
@@ -130,7 +130,7 @@ function alloc_user_page(ms: MachineState, vma: vm_area_struct, va: bigint) {
 }
 
 /** folio_get() */
-export function mmap_get(ms: MachineState, pfn: number): void {
+export function folio_get(ms: MachineState, pfn: number): void {
   ms.mem_map.refcount[pfn]!++;
 }
 
@@ -142,7 +142,7 @@ export function put_page(ms: MachineState, pfn: number): void {
     return;
   }
   if (ms.anon_excl) ms.anon_excl.bits[pfn] = 0;
-  lru_forget(ms, pfn);
+  __page_cache_release(ms, pfn);
   mm.flags[pfn]! &= ~(PG_anon | PG_lru | PG_swapbacked | PG_dirty | PG_mlocked | PG_active | PG_unevictable);
   mm.mapcount[pfn] = 0;
   clear_frames(ms, pfn);
@@ -305,7 +305,7 @@ function handle_pte_fault(ms: MachineState, mm: mm_struct, vma: vm_area_struct, 
       // do_cow_fault(): copy the file page into a new anonymous page
       const src = find_or_create_cache_page(ms, f, pgoff);
       if (src < 0) return oom(ms, "do_cow_fault");
-      mmap_get(ms, src);
+      folio_get(ms, src);
       const pfn = new_anon_page(ms, mm, vma, page_va);
       put_page(ms, src);
       if (pfn < 0) return oom(ms, "do_cow_fault");
@@ -390,7 +390,7 @@ function do_wp_page(ms: MachineState, mm: mm_struct, vma: vm_area_struct, table:
   if (tr.on) tr.emit("do_wp_page", F, `write to read-only PTE at ${hex(page_va)} (PFN ${hex(old)}): ${reason} → wp_page_copy`, { pfn: old });
   // wp_page_copy(): a new anonymous page, zeroed (from the zero page) or a copy. The old page is held
   // (folio_get) while the allocation may reclaim; if the PTE changed meanwhile, the fault is retried.
-  if (!special) mmap_get(ms, old);
+  if (!special) folio_get(ms, old);
   const pfn = new_anon_page(ms, mm, vma, page_va);
   if (!special) {
     const now: pt_entry = { lo: 0, hi: 0 };
@@ -518,7 +518,7 @@ function do_swap_page(ms: MachineState, mm: mm_struct, vma: vm_area_struct, tabl
     // swap_cache_get_folio(): SWAP_RA_HIT counts only folios that readahead brought in
     // (folio_test_clear_readahead); mmlab reads no readahead pages, so a cache hit here is a page
     // left by swap-out or by an earlier fault: no swap_ra_hit, and not a major fault
-    mmap_get(ms, pfn);
+    folio_get(ms, pfn);
     if (tr.on) tr.emit("do_swap_page", F, `${hex(page_va)}: swap entry (slot ${off}); the page is still in the swap cache at PFN ${hex(pfn)}: a minor fault, no I/O`, { pfn, slot: off });
   } else {
     // swapin_readahead() → __read_swap_cache_async(): a new page, into the swap cache, read from the slot.

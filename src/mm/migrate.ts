@@ -22,7 +22,7 @@
 import type { MachineState } from "../kernel/machine";
 import { hex } from "../lib/units";
 import { __free_pages } from "./page_alloc";
-import { folio_address, folio_migrate_state, rmap_replace_pfn, rmap_walk_anon } from "./rmap";
+import { folio_address, folio_migrate_state, remove_migration_ptes, rmap_walk_anon } from "./rmap";
 import { PG_swapcache, folio_putback_lru } from "./swap";
 
 const F = "mm/migrate.c";
@@ -91,7 +91,7 @@ export function migrate_pages(ms: MachineState, from: number[], get_new_folio: (
       tr.on = false;
       // migrate_folio_move(): contents, flags, counts, LRU and swap-cache state; then the PTEs
       folio_migrate_state(ms, src, dst);
-      const n = rmap_replace_pfn(ms, src, dst);
+      const n = remove_migration_ptes(ms, src, dst);
       folio_putback_lru(ms, dst);
       // the old page: a plain allocated order-0 page now, freed (migrate_folio_done → folio_put)
       __free_pages(ms, src, 0);

@@ -152,7 +152,7 @@ export function try_to_unmap(ms: MachineState, pfn: number, off: number): number
  * page moves from `from` to `to` — flags, counts, PageAnonExclusive, page->index, LRU position (`to`
  * takes `from`'s list, at the head), swap-cache membership, contents. `from` is left an ordinary
  * allocated order-0 page with refcount 1, off every list, for the caller to free. PTEs are not touched:
- * see rmap_replace_pfn().
+ * see remove_migration_ptes().
  */
 export function folio_migrate_state(ms: MachineState, from: number, to: number): void {
   const m = ms.mem_map;
@@ -183,7 +183,7 @@ export function folio_migrate_state(ms: MachineState, from: number, to: number):
 }
 
 /** remove_migration_ptes() + flush: every PTE that maps `from` now maps `to`, same bits. Returns how many. */
-export function rmap_replace_pfn(ms: MachineState, from: number, to: number, va_of_from?: bigint): number {
+export function remove_migration_ptes(ms: MachineState, from: number, to: number, va_of_from?: bigint): number {
   const fmt = pt_format_of(ms.arch);
   const P = BigInt(ms.page_size);
   const hits: rmap_pte[] = [];

@@ -166,8 +166,8 @@ export function folio_putback_lru(ms: MachineState, pfn: number): void {
   lruvec_add_folio(ms, pfn);
 }
 
-/** a page is freed: off the LRU, its side state cleared (page_cache_release / __folio_put) */
-export function lru_forget(ms: MachineState, pfn: number): void {
+/** __page_cache_release() (mm/swap.c, from __folio_put): a freed page leaves its LRU list; its side state (PG_referenced, PG_swapcache, page->index) is cleared */
+export function __page_cache_release(ms: MachineState, pfn: number): void {
   const l = ms.lru;
   if (!l) return;
   if (ms.mem_map.flags[pfn]! & PG_lru) lruvec_del_folio(ms, pfn);

@@ -40,7 +40,7 @@ import { anon_excl } from "./memory";
 import { __free_pages, __zone_watermark_ok, reclaim_hooks } from "./page_alloc";
 import { clear_frames } from "./page_contents";
 import { folio_referenced, try_to_unmap } from "./rmap";
-import { LRU_ACTIVE_ANON, LRU_ACTIVE_FILE, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, NR_LRU_LISTS, PG_referenced, PG_swapcache, PG_workingset, lru_of, lruvec_add_folio, lruvec_del_folio, lru_forget } from "./swap";
+import { LRU_ACTIVE_ANON, LRU_ACTIVE_FILE, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, NR_LRU_LISTS, PG_referenced, PG_swapcache, PG_workingset, lru_of, lruvec_add_folio, lruvec_del_folio, __page_cache_release } from "./swap";
 import { add_to_swap_cache, delete_from_swap_cache, swap_writepage } from "./swap_state";
 import { get_swap_page, nr_swap_pages, swap_count, total_swap_pages, vm_swap_full } from "./swapfile";
 
@@ -284,10 +284,10 @@ export function shrink_active_list(ms: MachineState, node: pglist_data, nr_to_sc
   }
 }
 
-/** free a reclaimed page: it leaves every list and goes back to the buddy allocator */
-function free_reclaimed(ms: MachineState, pfn: number): void {
+/** free_unref_folios() at the end of shrink_folio_list(): a reclaimed page leaves every list and goes back to the buddy allocator */
+function free_unref_folio(ms: MachineState, pfn: number): void {
   const mmap = ms.mem_map;
-  lru_forget(ms, pfn);
+  __page_cache_release(ms, pfn);
   anon_excl(ms)[pfn] = 0;
   mmap.flags[pfn]! &= ~(PG_anon | PG_lru | PG_swapbacked | PG_dirty | PG_active | PG_unevictable | PG_mlocked);
   mmap.mapcount[pfn] = 0;
@@ -317,7 +317,7 @@ function activate_locked(ms: MachineState, pfn: number, sc: scan_control): boole
       delete_from_swap_cache(ms, pfn);
       mmap.flags[pfn]! |= PG_dirty;
       if (mmap.refcount[pfn] === 0) {
-        free_reclaimed(ms, pfn);
+        free_unref_folio(ms, pfn);
         return false;
       }
     }
@@ -424,7 +424,7 @@ function shrink_folio_list(ms: MachineState, list: number[], sc: scan_control): 
     }
     if (tr.on && sc.nr_swapped < 8) tr.emit("shrink_folio_list", F, `PFN ${hex(pfn)}: not referenced since the last scan → ${wrote ? `written to swap slot ${off} (pageout)` : `already in swap slot ${off}, clean: no write`}, PTEs now hold the swap entry, frame freed`, { pfn, slot: off });
     delete_from_swap_cache(ms, pfn);
-    free_reclaimed(ms, pfn);
+    free_unref_folio(ms, pfn);
     sc.nr_swapped++;
     reclaimed++;
   }
