@@ -13,8 +13,8 @@
  * list head: the lowest free frame.
  */
 import { describe, expect, it } from "vitest";
+import { swapCacheMachine } from "./helpers";
 import { boot, MmError, type Machine, type Process } from "../../src";
-import { PG_swapcache } from "../../src/mm/swap";
 
 const P = 4096;
 
@@ -318,17 +318,7 @@ describe("other machines", () => {
 
 describe("pinned pages", () => {
   it("a pinned page in the swap cache is isolated anyway and fails in migrate_pages() (6.12 tests pins only when folio_mapping() is NULL)", () => {
-    const m = boot({ arch: "x86_64", ram: "32MiB", kernelImage: "2MiB", thp: false, swap: "32MiB" });
-    const p = m.spawn("a");
-    const n = 7500;
-    const ma = p.mmap(n * P);
-    m.quietly(() => {
-      for (let i = 0; i < n; i++) ma.write("a" + i, i * P);
-      for (let i = 0; i < n; i += 3) p.read(ma.addr + BigInt(i * P), 8);
-    });
-    const l = m.ms.lru!;
-    let src = -1;
-    for (let pfn = 0; pfn < m.ms.max_pfn && src < 0; pfn++) if (l.flags2[pfn]! & PG_swapcache && m.ms.mem_map.mapcount[pfn] === 1) src = pfn;
+    const { m, p, ma, n, l, src } = swapCacheMachine();
     expect(src).toBe(0x1800);
     const keep = BigInt(l.index[src]!) * BigInt(P);
     // unmap everything but that page and every 8th frame of DMA32's top pageblocks (room to migrate into)

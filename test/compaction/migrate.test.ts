@@ -4,6 +4,7 @@
  * reference: -EAGAIN, not migrated), and a missing destination (-ENOMEM).
  */
 import { describe, expect, it } from "vitest";
+import { swapCacheMachine } from "./helpers";
 import { boot, type Machine } from "../../src";
 import { GFP_HIGHUSER_MOVABLE } from "../../src/mm/gfp";
 import { migrate_pages } from "../../src/mm/migrate";
@@ -48,17 +49,7 @@ describe("migrate_pages()", () => {
   });
 
   it("a page in the swap cache keeps its slot: the cache now maps the slot to the new frame", () => {
-    const m = boot({ arch: "x86_64", ram: "32MiB", kernelImage: "2MiB", thp: false, swap: "32MiB" });
-    const p = m.spawn("a");
-    const n = 7500;
-    const ma = p.mmap(n * P);
-    m.quietly(() => {
-      for (let i = 0; i < n; i++) ma.write("a" + i, i * P);
-      for (let i = 0; i < n; i += 3) p.read(ma.addr + BigInt(i * P), 8);
-    });
-    const l = m.ms.lru!;
-    let src = -1;
-    for (let pfn = 0; pfn < m.ms.max_pfn && src < 0; pfn++) if (l.flags2[pfn]! & PG_swapcache && m.ms.mem_map.mapcount[pfn] === 1) src = pfn;
+    const { m, p, l, src } = swapCacheMachine();
     expect(src).toBeGreaterThan(0);
     const slot = [...swap_cache_of(m.ms).pages].find(([, pfn]) => pfn === src)![0];
     expect(m.ms.mem_map.refcount[src]).toBe(2); // the mapping and the swap cache

@@ -5,7 +5,8 @@
  * on an x86-64 machine with 128 MiB (totalram_pages 23296, so oom_score_adj counts in units of 23).
  */
 import { describe, expect, it } from "vitest";
-import { MmError, boot, type Machine, type Process } from "../../src";
+import { three } from "./helpers";
+import { MmError, boot, type Machine } from "../../src";
 
 /** machine-level GFP_KERNEL pages until the OOM killer has run `kills` times (or ENOMEM) */
 function pressure(m: Machine, kills = 1): { blocks: ReturnType<Machine["allocPages"]>[]; error?: MmError } {
@@ -24,18 +25,6 @@ function pressure(m: Machine, kills = 1): { blocks: ReturnType<Machine["allocPag
   });
 }
 
-/** a(20 MiB), b(30 MiB), c(nothing) on a 128 MiB x86-64 machine */
-function three(): { m: Machine; a: Process; b: Process; c: Process } {
-  const m = boot({ arch: "x86_64", ram: "128MiB" });
-  const a = m.spawn("a");
-  const b = m.spawn("b");
-  const c = m.spawn("c");
-  m.quietly(() => {
-    a.mmap("20MiB").touch();
-    b.mmap("30MiB").touch();
-  });
-  return { m, a, b, c };
-}
 
 describe("oom_badness() and the victim", () => {
   it("scores rss + swapents + page tables (pgd excluded) and kills the highest: b", () => {

@@ -4,19 +4,9 @@
  * machine with 128 MiB: totalpages = 23296 (no swap), so oom_score_adj counts in units of 23 pages.
  */
 import { describe, expect, it } from "vitest";
+import { three } from "./helpers";
 import { MmError, OomReport, boot } from "../../src";
 
-function three() {
-  const m = boot({ arch: "x86_64", ram: "128MiB" });
-  const a = m.spawn("a");
-  const b = m.spawn("b");
-  const c = m.spawn("c");
-  m.quietly(() => {
-    a.mmap("20MiB").touch();
-    b.mmap("30MiB").touch();
-  });
-  return { m, a, b, c };
-}
 
 describe("/proc/PID/oom_score", () => {
   it("badness a = 5121 + 13, b = 7681 + 18, c = 1 + 3 → 813, 886, 666", () => {
